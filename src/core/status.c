@@ -17,9 +17,14 @@ int vg_fail(vg_error *err, int code, const char *fmt, ...) {
 
 int vg_wrap(vg_error *err, const char *prefix) {
     if (!err) return VG_ERR_ARG;
-    char tmp[sizeof err->msg];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
-    memcpy(err->msg, tmp, sizeof tmp);
+    /* Shift the message right and put the prefix in front; a long result is cut. */
+    size_t plen = strlen(prefix), mlen = strlen(err->msg), cap = sizeof err->msg - 1;
+    if (plen + 2 > cap) plen = cap - 2;
+    if (plen + 2 + mlen > cap) mlen = cap - plen - 2;
+    memmove(err->msg + plen + 2, err->msg, mlen);
+    memcpy(err->msg, prefix, plen);
+    memcpy(err->msg + plen, ": ", 2);
+    err->msg[plen + 2 + mlen] = '\0';
     return err->code;
 }
 

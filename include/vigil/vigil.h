@@ -31,6 +31,105 @@ typedef struct vg_error {
 /* Fixed English text of a result code (never NULL). */
 const char *vg_errstr(int code);
 
+/* ---- models ---------------------------------------------------------------------------
+ * A model is the predictive autoencoder of SYSTEM.md: a frozen encoder (resnet18 or
+ * mobilenet_v2) over T past frames, a 1x1 merge and a transposed-conv decoder that
+ * predicts the next frame. Frames are float32 RGB, NCHW per frame, in the encoder's
+ * normalised space (vg_model_normalisation). A model and everything made from it belong
+ * to one thread at a time. */
+
+typedef struct vg_model vg_model;
+
+typedef struct vg_model_params {
+    const char *encoder;         /* "resnet18" (default) or "mobilenet_v2" */
+    const char *variant;         /* "base" (default), "dropout", "skiptwice", "attention" */
+    int frames;                  /* T past frames, default 4 */
+    int width, height;           /* multiples of 32, default 224x224 */
+    const char *encoder_weights; /* safetensors or torchvision .pth; NULL: random encoder
+                                    (benchmarks and tests only) */
+    unsigned long long seed;     /* initialisation of the trainable part, default 0 */
+    int threads;                 /* compute threads, 0: all cores */
+} vg_model_params;
+
+vg_model_params vg_model_default_params(void);
+
+/* A new, untrained model. *out is NULL on failure. */
+int vg_model_create(const vg_model_params *p, vg_model **out, vg_error *err);
+
+/* A model from a file written by vg_model_save. threads as in vg_model_params. */
+int vg_model_load(const char *path, int threads, vg_model **out, vg_error *err);
+
+/* Writes weights and metadata as safetensors (atomically: PATH.tmp, then rename). */
+int vg_model_save(const vg_model *m, const char *path, vg_error *err);
+
+void vg_model_free(vg_model *m); /* accepts NULL */
+
+/* What a model was built with; strings are static. */
+typedef struct vg_model_info {
+    const char *encoder, *variant;
+    int frames, width, height;
+    float mean[3], std[3];       /* normalisation: x = (pixel/255 - mean) / std */
+    long long trainable_params, frozen_params;
+} vg_model_info;
+
+vg_model_info vg_model_describe(const vg_model *m);
+
+/* Predicts frame T of each of batch sequences from frames 0..T-1.
+ *   frames (batch, T, 3, H, W)  ->  pred (batch, 3, H, W) */
+int vg_model_predict(vg_model *m, const float *frames, int batch, float *pred, vg_error *err);
+
+/* ---- streaming inference --------------------------------------------------------------
+ * Each pushed frame is encoded once; its features join a ring of the last T, from which
+ * the next frame is predicted. */
+
+typedef struct vg_stream vg_stream;
+
+int vg_stream_create(vg_model *m, vg_stream **out, vg_error *err);
+void vg_stream_free(vg_stream *s); /* accepts NULL */
+
+/* Pushes frame (3, H, W). Once T frames are in, writes the prediction of the next frame
+ * into pred_next (3, H, W; may be NULL) and sets *ready to 1; else *ready = 0. */
+int vg_stream_push(vg_stream *s, const float *frame, float *pred_next, int *ready,
+                   vg_error *err);
+
+/* ---- training ---------------------------------------------------------------------------
+ * Loss 0.6 MSE + 0.25 gradient-L1 + 0.15 (1 - SSIM, 11x11 Gaussian window, sigma 1.5) in
+ * pixel space; Adam. Bit-reproducible for a given seed and thread count. */
+
+typedef struct vg_trainer vg_trainer;
+
+typedef struct vg_train_params {
+    int batch;                   /* sequences per step, default 32 */
+    double lr;                   /* Adam learning rate, default 3e-4 */
+    double beta1, beta2, eps;    /* default 0.9, 0.999, 1e-8 */
+    unsigned long long seed;     /* dropout masks, default 0 */
+} vg_train_params;
+
+vg_train_params vg_train_default_params(void);
+
+int vg_trainer_create(vg_model *m, const vg_train_params *p, vg_trainer **out,
+                      vg_error *err);
+void vg_trainer_free(vg_trainer *t); /* accepts NULL */
+
+/* One step on batch sequences of T+1 frames (batch, T+1, 3, H, W): the first T are the
+ * input, the last the target. The encoder runs on the T input frames of each sequence. */
+int vg_trainer_step(vg_trainer *t, const float *frames, float *loss, vg_error *err);
+
+/* Encoder features of n frames (n, 3, H, W) for a cache: f32 (n, C32, H/32, W/32), and for
+ * the skiptwice variant f16 and f8 (NULL otherwise). vg_model_feature_sizes gives the
+ * floats per frame of each (0 when unused). */
+void vg_model_feature_sizes(const vg_model *m, long long sizes[3] /* f32, f16, f8 */);
+int vg_model_encode(vg_model *m, const float *frames, int n, float *f32, float *f16,
+                    float *f8, vg_error *err);
+
+/* One step from cached features: feats[k][b*T + t] is the feature block (of size
+ * sizes[k]) of frame t of sequence b, k = 0 (f32), 1 (f16), 2 (f8); target (batch, 3, H, W). */
+int vg_trainer_step_features(vg_trainer *t, const float *const feats[3], const float *target,
+                             float *loss, vg_error *err);
+
+/* Adam steps taken so far. */
+long long vg_trainer_steps(const vg_trainer *t);
+
 #ifdef __cplusplus
 }
 #endif

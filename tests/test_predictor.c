@@ -1,0 +1,158 @@
+/* test_predictor.c - the whole model against PyTorch: predictions of every encoder and
+ * variant (models.safetensors), one and two complete training steps (train.safetensors),
+ * and a save/load round trip. Weights and inputs are regenerated from the fixture seeds.
+ *
+ * Tolerances (fixtures are computed in float64):
+ *   predictions  atol 1e-5 + rtol 1e-4 of max|ref|: ~40 float32 layers deep;
+ *   loss         rtol 1e-5;
+ *   gradients    atol 1e-6 + rtol 1e-3 of max|ref| per tensor: batch-norm backward over
+ *                8 values per channel at the 2x2 bottleneck amplifies rounding;
+ *   parameters   after two Adam steps, atol 0.1 lr = 3e-5, a tenth of one step: Adam's
+ *                second step divides m by sqrt(v), which turns gradient rounding into
+ *                larger step differences wherever the two steps' gradients nearly cancel
+ *                (Adam's arithmetic itself is checked exactly in test_adam). Except: a
+ *                transposed conv's bias followed by batch norm has a true gradient of
+ *                exactly zero (BN subtracts it again), so its computed gradient is rounding
+ *                noise that Adam scales up to steps of up to lr: those biases are checked
+ *                within the two steps' reach, 2 lr, and the running means they shift within
+ *                0.1 * 2 lr. */
+#include <stdint.h>
+
+#include "core/rng.h"
+#include "io/tensorfile.h"
+#include "models/init.h"
+#include "models/model.h"
+#include "test.h"
+
+static vg_error err;
+
+static const float *fixture(const vg_tensorfile *f, const char *name, size_t n) {
+    const vg_tensor_entry *e = vg_tensorfile_find(f, name);
+    size_t m = 1;
+    for (int i = 0; e && i < e->ndim; i++) m *= (size_t)e->shape[i];
+    if (!e || m != n) {
+        fprintf(stderr, "FAIL fixture %s missing or of size %zu, expected %zu\n", name, m, n);
+        test_failures++;
+        return NULL;
+    }
+    return e->data;
+}
+
+/* A model whose every tensor follows the fixture rule for seed. */
+static vg_model *fixture_model(vg_encoder_kind kind, vg_variant variant, uint64_t seed) {
+    vg_predictor_config cfg = {kind, variant, 4, 64, 64};
+    vg_param_table t;
+    vg_predictor_params(&cfg, &t);
+    float *params = malloc(t.total * sizeof *params);
+    for (int i = 0; i < t.n; i++)
+        CHECK_OK(vg_init_fixture_param(t.p[i].name, t.p[i].ndim, t.p[i].shape, seed,
+                                       params + t.p[i].offset, &err), &err);
+    vg_fixture_weights *fw = NULL;
+    CHECK_OK(vg_fixture_weights_create(seed, "encoder.", &fw, &err), &err);
+    vg_weights w = vg_fixture_weights_source(fw);
+    vg_model *m = NULL;
+    CHECK_OK(vg_model_create_from(&cfg, &w, params, 0, 2, &m, &err), &err);
+    vg_fixture_weights_free(fw);
+    free(params);
+    return m;
+}
+
+static float *draw(uint64_t seed, const char *name, size_t n) {
+    float *x = malloc(n * sizeof *x);
+    vg_fill_uniform(x, n, vg_seed_for(seed, name), -1, 1);
+    return x;
+}
+
+static void test_predictions(const vg_tensorfile *fix) {
+    size_t nframes = (size_t)2 * 4 * 3 * 64 * 64, npred = (size_t)2 * 3 * 64 * 64;
+    float *frames = draw(7, "frames", nframes), *pred = malloc(npred * sizeof *pred);
+    float *again = malloc(npred * sizeof *again);
+    for (int k = 0; k < 2; k++)
+        for (int v = 0; v < 4; v++) {
+            vg_encoder_kind kind = (vg_encoder_kind)k;
+            vg_model *m = fixture_model(kind, (vg_variant)v, 7);
+            if (!m) continue;
+            char name[96];
+            snprintf(name, sizeof name, "%s.%s.pred", vg_encoder_describe(kind).name,
+                     vg_variant_name((vg_variant)v));
+            CHECK_OK(vg_model_predict(m, frames, 2, pred, &err), &err);
+            const float *want = fixture(fix, name, npred);
+            if (want) check_close(name, pred, want, npred, 1e-5, 1e-4);
+            /* saving then loading gives identical predictions */
+            const char *path = "test_predictor_model.safetensors";
+            vg_model *back = NULL;
+            CHECK_OK(vg_model_save(m, path, &err), &err);
+            CHECK_OK(vg_model_load(path, 2, &back, &err), &err);
+            if (back) {
+                CHECK_OK(vg_model_predict(back, frames, 2, again, &err), &err);
+                CHECK(memcmp(pred, again, npred * sizeof *pred) == 0);
+            }
+            remove(path);
+            vg_model_free(back);
+            vg_model_free(m);
+        }
+    free(frames), free(pred), free(again);
+}
+
+/* The stored form of a fixture tensor: all of it, or every (n/512)-th element. */
+static void compare_sampled(const vg_tensorfile *fix, const char *name, const float *got,
+                            size_t n, double atol, double rtol) {
+    size_t m = n > 4096 ? 512 : n, stride = n > 4096 ? n / 512 : 1;
+    const float *want = fixture(fix, name, m);
+    if (!want) return;
+    float *s = malloc(m * sizeof *s);
+    for (size_t i = 0; i < m; i++) s[i] = got[i * stride];
+    check_close(name, s, want, m, atol, rtol);
+    free(s);
+}
+
+static void test_training(const vg_tensorfile *fix, vg_encoder_kind kind, vg_variant v) {
+    const char *case_name[2] = {vg_encoder_describe(kind).name, vg_variant_name(v)};
+    char c[64], name[160];
+    snprintf(c, sizeof c, "%s.%s", case_name[0], case_name[1]);
+    vg_model *m = fixture_model(kind, v, 11);
+    if (!m) return;
+    vg_train_params tp = vg_train_default_params();
+    tp.batch = 2;
+    tp.seed = 11;
+    vg_trainer *t = NULL;
+    CHECK_OK(vg_trainer_create(m, &tp, &t, &err), &err);
+    float *frames = draw(11, "frames", (size_t)2 * 5 * 3 * 64 * 64), loss[2];
+    /* step 1, with the gradients read before Adam applies them */
+    CHECK_OK(vg_trainer_step(t, frames, &loss[0], &err), &err);
+    const vg_param_table *tab = &m->table;
+    for (int i = 0; i < tab->n_trainable; i++) {
+        snprintf(name, sizeof name, "%s.grad1.%s", c, tab->p[i].name);
+        compare_sampled(fix, name, vg_trainer_grads(t) + tab->p[i].offset, tab->p[i].count,
+                        1e-6, 1e-3);
+    }
+    CHECK_OK(vg_trainer_step(t, frames, &loss[1], &err), &err);
+    for (int s = 0; s < 2; s++) {
+        snprintf(name, sizeof name, "%s.loss%d", c, s + 1);
+        const float *want = fixture(fix, name, 1);
+        if (want) check_close(name, &loss[s], want, 1, 0, 1e-5);
+    }
+    for (int i = 0; i < tab->n; i++) {
+        snprintf(name, sizeof name, "%s.param2.%s", c, tab->p[i].name);
+        const char *pn = tab->p[i].name;
+        double atol = strstr(pn, "deconv.bias") ? 2 * tp.lr
+                      : strstr(pn, "running_mean") ? 0.2 * tp.lr : 0.1 * tp.lr;
+        compare_sampled(fix, name, m->params + tab->p[i].offset, tab->p[i].count, atol, 0);
+    }
+    vg_trainer_free(t);
+    vg_model_free(m);
+    free(frames);
+}
+
+int main(void) {
+    vg_tensorfile *models = NULL, *train = NULL;
+    CHECK_OK(vg_tensorfile_open(VG_FIXTURES "/models.safetensors", &models, &err), &err);
+    CHECK_OK(vg_tensorfile_open(VG_FIXTURES "/train.safetensors", &train, &err), &err);
+    if (!models || !train) return 1;
+    test_predictions(models);
+    for (int v = 0; v < 4; v++) test_training(train, VG_ENCODER_RESNET18, (vg_variant)v);
+    test_training(train, VG_ENCODER_MOBILENET_V2, VG_VARIANT_BASE);
+    vg_tensorfile_close(models);
+    vg_tensorfile_close(train);
+    return test_result();
+}

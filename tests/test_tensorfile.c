@@ -43,6 +43,7 @@ static uint8_t *read_all(const char *path, size_t *len) {
 }
 
 static int write_all(const char *path, const void *buf, size_t len) {
+    remove(path); /* a fresh file: truncating one in place is much slower on some filesystems */
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     int ok = fwrite(buf, 1, len, f) == len;
@@ -365,20 +366,24 @@ static int open_anything(const char *path) {
     return rc;
 }
 
-static void test_truncations(const char *name) {
+/* Every length below the file's (stride 1), or every stride-th plus all of the last 512
+ * bytes, where the zip directory lives. Every cut must be refused. */
+static void test_truncations(const char *name, size_t stride) {
     size_t len = 0;
     char src[512];
     snprintf(src, sizeof src, FIX "%s", name);
     uint8_t *b = read_all(src, &len);
     const char *path = tmp_path("cut");
-    int refused = 0;
+    int tried = 0, refused = 0;
     for (size_t n = 0; b && n < len; n++) {
+        if (n % stride && n + 512 < len) continue;
         CHECK(write_all(path, b, n) == 0);
         refused += open_anything(path) != VG_OK;
+        tried++;
     }
-    printf("truncations of %-20s %5d of %5zu lengths refused: %s\n", name, refused, len,
-           refused == (int)len ? "ok" : "FAIL");
-    CHECK(b && refused == (int)len);
+    printf("truncations of %-20s %5d of %5d lengths refused: %s\n", name, refused, tried,
+           refused == tried ? "ok" : "FAIL");
+    CHECK(b && refused == tried);
     free(b);
 }
 
@@ -506,10 +511,10 @@ int main(void) {
     test_real_files();
 
     static const uint8_t flips[] = {0x01, 0x80, 0xff};
-    test_truncations("py_f32.safetensors");
-    test_truncations("dtypes.safetensors");
-    test_truncations("views.pth");
-    test_truncations("tiny.pth");
+    test_truncations("py_f32.safetensors", 1);
+    test_truncations("dtypes.safetensors", 1);
+    test_truncations("views.pth", 1);
+    test_truncations("tiny.pth", 7);
     corrupt("py_f32.safetensors", "every byte", 0, 0, 0, flips, 3, 0);
     corrupt("dtypes.safetensors", "every byte", 0, 0, 0, flips, 3, 0);
     corrupt("views.pth", "random bytes", 0, 400, 1, flips, 1, 0);

@@ -78,6 +78,10 @@ vg_model_info vg_model_describe(const vg_model *m);
  *   frames (batch, T, 3, H, W)  ->  pred (batch, 3, H, W) */
 int vg_model_predict(vg_model *m, const float *frames, int batch, float *pred, vg_error *err);
 
+/* Floating-point operations (multiply-add = 2) per streamed frame (encoder + head) and per
+ * training sequence from cached features (head forward and backward, loss excluded). */
+void vg_model_flops(const vg_model *m, double *stream_frame, double *train_sequence);
+
 /* ---- streaming inference --------------------------------------------------------------
  * Each pushed frame is encoded once; its features join a ring of the last T, from which
  * the next frame is predicted. */

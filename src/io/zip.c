@@ -32,21 +32,30 @@ struct vg_zip {
     uint64_t data_end; /* entries' data lies before the central directory */
     zip_entry *e;      /* sorted by name */
     int n;
-    uint32_t crc_table[256];
+    uint32_t crc_table[8][256];
 };
 
-/* The standard reflected CRC-32 table, built per handle to keep no global state. */
-static void crc_init(uint32_t *t) {
+/* The reflected CRC-32 tables for slicing by 8 (t[0] is the classic byte table), built
+ * per handle to keep no global state; eight bytes a step make checking resnet18's 45 MB
+ * cheap next to reading it. */
+static void crc_init(uint32_t t[8][256]) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        t[i] = c;
+        t[0][i] = c;
     }
+    for (int k = 1; k < 8; k++)
+        for (int i = 0; i < 256; i++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
 }
 
-static uint32_t crc32_of(const uint32_t *t, const uint8_t *p, size_t n) {
+static uint32_t crc32_of(const uint32_t t[8][256], const uint8_t *p, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) c = t[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    for (; n >= 8; p += 8, n -= 8) { /* eight bytes per step */
+        uint32_t lo = c ^ vg_rd32(p), hi = vg_rd32(p + 4);
+        c = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+            t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+    }
+    for (; n > 0; p++, n--) c = t[0][(c ^ *p) & 0xff] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
 
@@ -55,13 +64,13 @@ static uint32_t crc32_of(const uint32_t *t, const uint8_t *p, size_t n) {
 static int find_eocd(const uint8_t *b, size_t len, size_t *pos) {
     if (len < 22) return -1;
     size_t lo = len - 22 > 0xFFFF ? len - 22 - 0xFFFF : 0;
-    for (size_t p = len - 22 + 1; p-- > lo;) {
+    for (size_t p = len - 22;; p--) { /* backwards: the last record is the real one */
         if (vg_rd32(b + p) == SIG_EOCD && p + 22 + vg_rd16(b + p + 20) == len) {
             *pos = p;
             return 0;
         }
+        if (p == lo) return -1;
     }
-    return -1;
 }
 
 /* Where the central directory is: from the zip64 record when its locator precedes the

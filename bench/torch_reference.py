@@ -22,9 +22,10 @@ configuration on the dev machine (docs/SYSTEM.md, "Performance") is
 reports in the JSON whether tcmalloc was actually loaded and the OPENBLAS_* values.
 PyTorch's own BLAS calls (the ConvTranspose2d im2col path: the whole decoder) go through
 libblas.so.3: with Debian's reference BLAS (libblas3) instead of OpenBLAS
-(libopenblas0-pthread) training is ~10x slower. The 1-minute load average before and after
-is in the JSON: with 2 cores and 2 threads, any other load makes OpenMP threads wait on a
-descheduled peer and the numbers collapse (5-20x), so rerun on an idle machine.
+(libopenblas0-pthread) training is ~10x slower. The 1-minute load average at the start is in
+the JSON (it still includes a run that just ended: ~1-1.5 then): with 2 cores and 2 threads,
+other load (a parallel build) makes OpenMP threads wait on a descheduled peer and the
+numbers collapse 5-20x, so measure on an otherwise idle machine.
 """
 import argparse
 import json
@@ -186,7 +187,7 @@ def main():
            "ld_preload": os.environ.get("LD_PRELOAD", ""),
            "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
-           "cpus": os.cpu_count(), "loadavg_start": round(os.getloadavg()[0], 2)}
+           "cpus": os.cpu_count(), "loadavg_start": round(os.getloadavg()[0], 2)}  # includes earlier runs
     base = [sys.executable, os.path.abspath(__file__), "--encoder", args.encoder,
             "--variant", args.variant, "--threads", str(args.threads),
             "--seconds", str(args.seconds), "--size", str(args.size), "--T", str(args.T),
@@ -205,7 +206,6 @@ def main():
             out[k] = r.pop(k)
         out[ph] = r
     out["wall_s"] = round(time.perf_counter() - t0, 1)
-    out["loadavg_end"] = round(os.getloadavg()[0], 2)  # > 0.5 or so: other load, distrust
     if "train32" in out and "peak_rss_mb" in out["train32"]:
         out["peak_rss_mb_train32"] = out["train32"]["peak_rss_mb"]
     print(json.dumps(out, separators=(",", ":")))

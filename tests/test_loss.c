@@ -57,7 +57,8 @@ static double ref_ssim_plane(const double *p, const double *t, const double *g, 
                     mp += w * u, mt += w * v, pp += w * u * u, tt += w * v * v, pt += w * u * v;
                 }
             double num = (2 * mp * mt + VG_SSIM_C1) * (2 * (pt - mp * mt) + VG_SSIM_C2);
-            double den = (mp * mp + mt * mt + VG_SSIM_C1) * (pp - mp * mp + tt - mt * mt + VG_SSIM_C2);
+            double den = (mp * mp + mt * mt + VG_SSIM_C1) *
+                         (pp - mp * mp + tt - mt * mt + VG_SSIM_C2);
             sum += num / den;
         }
     return sum;

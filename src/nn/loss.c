@@ -119,8 +119,8 @@ size_t vg_loss_scratch_size(int B, int W, int nthreads) {
 /* ---- forward rows --------------------------------------------------------------------- */
 
 /* Sum of v[0..n-1] in 16 partial sums of a fixed order: vectorises at any SIMD width and
- * gives the same bits at each (so do the elementwise loops), keeping the clones below
- * bit-identical. Rows of at most a few thousand floats: rows are added up in double. */
+ * gives the same bits at each (so do the elementwise loops), keeping the SIMD clones
+ * bit-identical. Float is enough for one row; rows are added up in double. */
 static double row_sum(const float *restrict v, int n) {
     float lane[16] = {0};
     int x = 0;
@@ -297,7 +297,8 @@ static void backward_row(float *dplane, loss_ws *w, const loss_coef *c, const fl
 
 /* Streams one (H, W) plane: adds its N_SUMS sums to sums, and writes its gradient to dplane
  * when that is not NULL. */
-VG_SIMD_CLONES static void loss_plane(double sums[N_SUMS], float *dplane, const float *pred,
+VG_SIMD_CLONES
+static void loss_plane(double sums[N_SUMS], float *dplane, const float *pred,
                        const float *target, float s, float m, const float *g,
                        const loss_coef *c, loss_ws *w, int H, int W) {
     int Wo = W - HALO;
@@ -315,7 +316,8 @@ VG_SIMD_CLONES static void loss_plane(double sums[N_SUMS], float *dplane, const 
         load_row(sums, w->x[0], w->x[1], w->x[2], w->x[3], w->x[4], w->term[0], w->term[1],
                  w->term[2], w->prev[0], w->prev[1], r > 0, pred + (size_t)r * W,
                  target + (size_t)r * W, s, m, W);
-        for (int a = 0; a < 5; a++) blur_row(w->hring[a] + (size_t)(r % WIN) * Ws, w->x[a], g, Wo);
+        for (int a = 0; a < 5; a++)
+            blur_row(w->hring[a] + (size_t)(r % WIN) * Ws, w->x[a], g, Wo);
         if (r < HALO) continue;
         int y = r - HALO;
         for (int a = 0; a < 5; a++) blur_col(w->mu[a], w->hring[a], Ws, g, y, Wo);

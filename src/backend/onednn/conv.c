@@ -16,6 +16,7 @@ struct vg_conv {
     vg_shape src_shape, dst_shape;
     dnnl_memory_desc_t user_w_md; /* PyTorch's weight layout */
     vg_prim fwd, bwd_data, bwd_w;
+    vg_subpixel *sub;          /* runs the forward pass instead of fwd when set */
     vg_staged src_f, w_f, b;   /* forward operands in the forward primitive's layouts */
     vg_tensor *dst;
     vg_staged w_bd, ddst_bd;   /* backward-data operands */
@@ -75,7 +76,8 @@ typedef struct geometry {
     dnnl_memory_desc_t src, w, b, dst;
 } geometry;
 
-static geometry make_geometry(const vg_conv *op) {
+/* Activations in layout act_tag (dnnl_format_tag_any: the primitive chooses). */
+static geometry make_geometry(const vg_conv *op, dnnl_format_tag_t act_tag) {
     const vg_conv_params *p = &op->p;
     geometry g = {
         .strides = {p->stride, p->stride},
@@ -83,9 +85,9 @@ static geometry make_geometry(const vg_conv *op) {
         /* oneDNN folds ConvTranspose2d's output_padding into the bottom/right padding */
         .pad_r = {p->pad_b - (p->transposed ? p->out_pad : 0),
                   p->pad_r - (p->transposed ? p->out_pad : 0)},
-        .src = vg_md4(op->src_shape, dnnl_format_tag_any),
+        .src = vg_md4(op->src_shape, act_tag),
         .w = weights_md(p, 0),
-        .dst = vg_md4(op->dst_shape, dnnl_format_tag_any),
+        .dst = vg_md4(op->dst_shape, act_tag),
     };
     dnnl_dims_t bd = {p->out_c};
     dnnl_memory_desc_init_by_tag(&g.b, 1, bd, dnnl_f32, dnnl_x);
@@ -111,8 +113,14 @@ static int make_attr(const vg_conv_params *p, dnnl_primitive_attr_t *attr, vg_er
     return rc;
 }
 
+/* The sub-pixel forward is NHWC, and so are the backward-data pass that shares its
+ * tensors; the backward-weights pass runs fastest in the layout it picks itself. */
+static dnnl_format_tag_t act_tag(const vg_conv *op) {
+    return vg_subpixel_applies(&op->p) ? dnnl_nhwc : dnnl_format_tag_any;
+}
+
 static int plan_forward(vg_conv *op, vg_error *err) {
-    geometry g = make_geometry(op);
+    geometry g = make_geometry(op, act_tag(op));
     dnnl_prop_kind_t prop = op->p.train ? dnnl_forward_training : dnnl_forward_inference;
     const dnnl_memory_desc_t *b = op->p.has_bias ? &g.b : NULL;
     union { dnnl_convolution_desc_t c; dnnl_deconvolution_desc_t d; } desc;
@@ -128,6 +136,8 @@ static int plan_forward(vg_conv *op, vg_error *err) {
     dnnl_primitive_attr_t attr = NULL;
     if (!rc) rc = make_attr(&op->p, &attr, err);
     if (!rc) rc = vg_prim_create(op->ctx, &desc, attr, NULL, &op->fwd, "convolution", err);
+    if (!rc && vg_subpixel_applies(&op->p))
+        rc = vg_subpixel_create(op->ctx, &op->p, op->src_shape, attr, &op->sub, err);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (rc) return rc;
     op->src_f.md = *vg_prim_md(&op->fwd, dnnl_query_src_md);
@@ -138,7 +148,7 @@ static int plan_forward(vg_conv *op, vg_error *err) {
 }
 
 static int plan_backward(vg_conv *op, vg_error *err) {
-    geometry g = make_geometry(op);
+    geometry g = make_geometry(op, act_tag(op)), gw = make_geometry(op, dnnl_format_tag_any);
     union { dnnl_convolution_desc_t c; dnnl_deconvolution_desc_t d; } dd, wd;
     const dnnl_memory_desc_t *b = op->p.has_bias ? &g.b : NULL;
     dnnl_status_t st;
@@ -148,7 +158,7 @@ static int plan_backward(vg_conv *op, vg_error *err) {
                                                         g.pad_l, g.pad_r);
         if (st == dnnl_success)
             st = dnnl_deconvolution_backward_weights_desc_init(
-                &wd.d, dnnl_deconvolution_direct, &g.src, &g.w, b, &g.dst, g.strides,
+                &wd.d, dnnl_deconvolution_direct, &gw.src, &gw.w, b, &gw.dst, g.strides,
                 g.pad_l, g.pad_r);
     } else {
         st = dnnl_convolution_backward_data_desc_init(&dd.c, dnnl_convolution_direct, &g.src,
@@ -156,7 +166,7 @@ static int plan_backward(vg_conv *op, vg_error *err) {
                                                       g.pad_r);
         if (st == dnnl_success)
             st = dnnl_convolution_backward_weights_desc_init(&wd.c, dnnl_convolution_direct,
-                                                             &g.src, &g.w, b, &g.dst,
+                                                             &gw.src, &gw.w, b, &gw.dst,
                                                              g.strides, g.pad_l, g.pad_r);
     }
     int rc = vg_dnnl_check(st, "convolution backward descriptor", err);
@@ -214,6 +224,7 @@ void vg_conv_free(vg_conv *op) {
     vg_prim_destroy(&op->fwd);
     vg_prim_destroy(&op->bwd_data);
     vg_prim_destroy(&op->bwd_w);
+    vg_subpixel_free(op->sub);
     vg_staged *st[] = {&op->src_f, &op->w_f, &op->b, &op->w_bd, &op->ddst_bd,
                        &op->src_bw, &op->ddst_bw, &op->dw, &op->db};
     for (size_t i = 0; i < sizeof st / sizeof *st; i++) vg_staged_free(st[i]);
@@ -227,10 +238,11 @@ vg_tensor *vg_conv_dst(vg_conv *op) { return op->dst; }
 vg_tensor *vg_conv_diff_src(vg_conv *op) { return op->diff_src; }
 
 int vg_conv_set_weights(vg_conv *op, const float *w, const float *b, vg_error *err) {
-    int rc = vg_stage_host(op->ctx, &op->w_f, &op->user_w_md, w, err);
+    int rc = op->sub ? VG_OK : vg_stage_host(op->ctx, &op->w_f, &op->user_w_md, w, err);
     if (!rc && op->p.train) rc = vg_stage_host(op->ctx, &op->w_bd, &op->user_w_md, w, err);
+    if (op->p.has_bias && !b) return vg_fail(err, VG_ERR_ARG, "convolution needs a bias");
+    if (!rc && op->sub) rc = vg_subpixel_set_weights(op->sub, w, b, err);
     if (!rc && op->p.has_bias) {
-        if (!b) return vg_fail(err, VG_ERR_ARG, "convolution needs a bias");
         rc = vg_stage_host(op->ctx, &op->b, &op->b.md, b, err);
     }
     return rc;
@@ -244,10 +256,12 @@ int vg_conv_forward(vg_conv *op, const vg_tensor *src, const vg_tensor *residual
                     vg_error *err) {
     if (!same_shape(src->shape, op->src_shape))
         return vg_fail(err, VG_ERR_SHAPE, "convolution planned for another input shape");
-    if (!op->w_f.mem) return vg_fail(err, VG_ERR_ARG, "convolution weights were never set");
+    if (!op->w_f.mem && !op->sub) return vg_fail(err, VG_ERR_ARG, "convolution weights were never set");
     if (!!residual != !!op->p.residual)
         return vg_fail(err, VG_ERR_ARG, "convolution residual given %s a residual plan",
                        residual ? "without" : "to");
+    op->last_src = src;
+    if (op->sub) return vg_subpixel_forward(op->sub, src, op->dst, err);
     dnnl_memory_t s;
     int rc = vg_stage(op->ctx, &op->src_f, src, &s, err);
     if (rc) return rc;
@@ -259,7 +273,6 @@ int vg_conv_forward(vg_conv *op, const vg_tensor *src, const vg_tensor *residual
     }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, op->w_f.mem},
                                {DNNL_ARG_DST, op->dst->mem}, {DNNL_ARG_BIAS, op->b.mem}};
-    op->last_src = src;
     return vg_prim_run(op->ctx, &op->fwd, op->p.has_bias ? 4 : 3, args, err);
 }
 

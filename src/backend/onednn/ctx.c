@@ -79,11 +79,8 @@ dnnl_memory_desc_t vg_md4(vg_shape s, dnnl_format_tag_t tag) {
 }
 
 dnnl_format_tag_t vg_preferred_tag(int c) {
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    int avx512 = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
-    if (avx512 && c % 16 == 0) return dnnl_nChw16c;
-    if (!avx512 && c % 8 == 0) return dnnl_nChw8c;
-    return dnnl_nchw;
+    (void)c;
+    return dnnl_nhwc;
 }
 
 int vg_mem_create(vg_ctx *ctx, const dnnl_memory_desc_t *md, dnnl_memory_t *out,

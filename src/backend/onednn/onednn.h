@@ -79,4 +79,15 @@ int vg_unstage_host(vg_ctx *ctx, const vg_staged *s, const dnnl_memory_desc_t *u
 
 void vg_staged_free(vg_staged *s);
 
+/* ConvTranspose2d(k3, s2, p1, output_padding 1) forward as four sub-pixel convolutions
+ * (subpixel.c), NHWC in and out; conv.c uses it where vg_subpixel_applies. */
+typedef struct vg_subpixel vg_subpixel;
+int vg_subpixel_applies(const vg_conv_params *p);
+int vg_subpixel_create(vg_ctx *ctx, const vg_conv_params *p, vg_shape src,
+                       const_dnnl_primitive_attr_t attr, vg_subpixel **out, vg_error *err);
+void vg_subpixel_free(vg_subpixel *sp);
+int vg_subpixel_set_weights(vg_subpixel *sp, const float *w, const float *b, vg_error *err);
+int vg_subpixel_forward(vg_subpixel *sp, const vg_tensor *src, vg_tensor *dst,
+                        vg_error *err);
+
 #endif

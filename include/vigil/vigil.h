@@ -21,6 +21,7 @@ extern "C" {
 #define VG_ERR_BACKEND     7  /* the compute backend (oneDNN) refused or failed */
 #define VG_ERR_UNSUPPORTED 8  /* a valid request this build cannot serve */
 #define VG_ERR_ABORTED     9  /* a callback asked to stop */
+#define VG_END            10  /* not an error: a source has no more frames */
 
 /* The detail of a failure: the code and one line naming the thing and the problem. */
 typedef struct vg_error {
@@ -107,6 +108,8 @@ typedef struct vg_train_params {
     double lr;                   /* Adam learning rate, default 3e-4 */
     double beta1, beta2, eps;    /* default 0.9, 0.999, 1e-8 */
     unsigned long long seed;     /* dropout masks, default 0 */
+    int bf16;                    /* compute in bfloat16 with float32 accumulation, weights
+                                    and optimiser (CPUs with AVX512_BF16); default 0 */
 } vg_train_params;
 
 vg_train_params vg_train_default_params(void);
@@ -133,6 +136,102 @@ int vg_trainer_step_features(vg_trainer *t, const float *const feats[3], const f
 
 /* Adam steps taken so far. */
 long long vg_trainer_steps(const vg_trainer *t);
+
+/* ---- video sources ----------------------------------------------------------------------
+ * Frames, as RGB24 at a requested size, from a video file (anything FFmpeg's libraries
+ * read), a folder of images (jpg, png, tif, bmp; natural sort: 2.png before 10.png), a
+ * live URL (rtsp, http(s), udp, ...) or a V4L2 device (/dev/videoN). Grayscale becomes
+ * RGB. A source belongs to one thread at a time. */
+
+typedef struct vg_source vg_source;
+
+typedef enum vg_fit {
+    VG_FIT_STRETCH, /* scale each axis to the output size (default, as the thesis did) */
+    VG_FIT_CROP,    /* scale to cover the output, cut the centre: aspect kept, edges lost */
+    VG_FIT_PAD      /* scale to fit inside the output, black bars: aspect kept, all seen */
+} vg_fit;
+
+typedef struct vg_source_params {
+    int width, height;              /* output size; 0, 0: the source's (after the ROI) */
+    int roi_x, roi_y, roi_w, roi_h; /* crop applied before resizing; roi_w = 0: none */
+    vg_fit fit;
+    int realtime;                   /* files: deliver at the stream's frame rate */
+    int timeout_ms;                 /* network sources: open and read timeout, 10000 */
+    double folder_fps;              /* image folders: frame rate for timestamps, 25 */
+} vg_source_params;
+
+vg_source_params vg_source_default_params(void);
+
+typedef struct vg_frame {
+    long long index;          /* 0, 1, ... over delivered frames */
+    double pts;               /* presentation time in seconds */
+    int width, height;
+    const unsigned char *rgb; /* height * width * 3 bytes, valid until the next read */
+} vg_frame;
+
+/* Opens uri (a path, folder, URL or device). *out is NULL on failure. */
+int vg_source_open(const char *uri, const vg_source_params *p, vg_source **out,
+                   vg_error *err);
+
+/* The next frame (VG_OK), or VG_END after the last. A frame that fails to decode in the
+ * middle of a stream is counted and skipped, not fatal. */
+int vg_source_read(vg_source *s, vg_frame *f, vg_error *err);
+
+double vg_source_fps(const vg_source *s);       /* as stated by the source, 0: unknown */
+long long vg_source_errors(const vg_source *s); /* frames skipped for decode errors */
+void vg_source_close(vg_source *s);             /* accepts NULL */
+
+/* The clips a path names, in natural order: itself when it is a video file, URL, device
+ * or a folder of images; else each subfolder of images and each video file inside it.
+ * *clips is an array of *n strings, freed with vg_clips_free. */
+int vg_clips_list(const char *path, char ***clips, int *n, vg_error *err);
+void vg_clips_free(char **clips, int n);
+
+/* ---- scores -----------------------------------------------------------------------------
+ * How far a prediction is from the frame that came. Images are float (3, H, W) with pixel
+ * values in [0, 1]. */
+
+typedef struct vg_score {
+    double mse;   /* mean squared error over pixels and channels */
+    double psnr;  /* 10 log10(1 / mse) dB, 100 for a perfect prediction */
+    double patch; /* largest mean error of a patch x patch window (stride patch / 2), so a
+                     small object is not averaged away over the frame */
+} vg_score;
+
+#define VG_PATCH_DEFAULT 16 /* pixels */
+
+/* Scores pred against frame; error_map (H, W; may be NULL) gets each pixel's squared
+ * error averaged over the channels. */
+int vg_score_frame(const float *pred, const float *frame, int width, int height, int patch,
+                   vg_score *out, float *error_map, vg_error *err);
+
+/* Causal moving average: out[i] = mean of in[max(0, i-width+1) .. i]. in == out allowed. */
+void vg_smooth(const double *in, double *out, int n, int width);
+
+/* ---- pictures ---------------------------------------------------------------------------
+ * What people look at: heat maps over frames and score timelines. */
+
+/* Writes a PNG of the frame (rgb, height * width * 3 bytes) with error_map (H, W)
+ * overlaid in a perceptual colour map, 0 transparent .. vmax opaque. */
+int vg_heatmap_png(const char *path, const unsigned char *rgb, const float *error_map,
+                   int width, int height, float vmax, vg_error *err);
+
+typedef struct vg_timeline {
+    const char *title;         /* may be NULL */
+    const char *ylabel;        /* e.g. "PSNR dB" */
+    const double *t;           /* x: seconds (or NULL: frame index) */
+    const double *score;       /* n values */
+    const double *smooth;      /* n values or NULL */
+    int n;
+    int higher_is_normal;      /* PSNR: 1, errors: 0 (only for the band's shading) */
+    double band_lo, band_hi;   /* normal band (e.g. validation p0.5..p99.5); lo == hi: none */
+    double threshold;          /* drawn when has_threshold */
+    int has_threshold;
+    const unsigned char *truth; /* n flags (ground truth anomalous) shaded, or NULL */
+} vg_timeline;
+
+/* Writes a self-contained SVG plot of a score over time. */
+int vg_timeline_svg(const char *path, const vg_timeline *tl, vg_error *err);
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,13 @@ typedef enum vg_act { VG_ACT_NONE, VG_ACT_RELU, VG_ACT_RELU6, VG_ACT_SIGMOID } v
 int vg_ctx_create(int threads, vg_ctx **out, vg_error *err);
 void vg_ctx_free(vg_ctx *ctx);
 
+/* The number type of activations and weights inside operations planned after this call
+ * (default float32). bf16 keeps float32 accumulation, biases, batch-norm statistics,
+ * weight gradients and every host-side array: conversions happen in the reorders at the
+ * edges. VG_ERR_UNSUPPORTED where the CPU has no bf16 dot product. */
+typedef enum vg_precision { VG_PRECISION_FP32, VG_PRECISION_BF16 } vg_precision;
+int vg_ctx_set_precision(vg_ctx *ctx, vg_precision p, vg_error *err);
+
 /* ---- tensors ---------------------------------------------------------------------- */
 
 /* A zero-filled tensor in plain NCHW layout. */

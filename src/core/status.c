@@ -40,6 +40,7 @@ const char *vg_errstr(int code) {
     case VG_ERR_BACKEND: return "compute backend failure";
     case VG_ERR_UNSUPPORTED: return "unsupported";
     case VG_ERR_ABORTED: return "aborted";
+    case VG_END: return "end of stream";
     default: return "unknown error";
     }
 }

@@ -36,7 +36,10 @@ int vg_trainer_create(vg_model *m, const vg_train_params *p, vg_trainer **out,
     t->m = m;
     t->p = *p;
     size_t n = m->table.trainable, img = (size_t)p->batch * 3 * m->cfg.height * m->cfg.width;
-    int rc = vg_head_create(m->ctx, &m->cfg, p->batch, 1, &t->head, err);
+    /* the precision is a planning-time setting of the context: only this head gets it */
+    int rc = vg_ctx_set_precision(m->ctx, p->bf16 ? VG_PRECISION_BF16 : VG_PRECISION_FP32, err);
+    if (!rc) rc = vg_head_create(m->ctx, &m->cfg, p->batch, 1, &t->head, err);
+    vg_ctx_set_precision(m->ctx, VG_PRECISION_FP32, NULL);
     if (!rc) {
         t->grads = calloc(n, sizeof *t->grads);
         t->adam_m = calloc(n, sizeof *t->adam_m);

@@ -15,12 +15,15 @@
 
 #include "cli.h"
 
-#define FMA_PEAK_GFLOPS 447.0 /* fp32, 2 threads, this machine (docs: SYSTEM.md) */
+/* FMA peaks of the dev machine, 2 threads (SYSTEM.md "Performance") */
+#define FMA_PEAK_GFLOPS 447.0
+#define BF16_PEAK_GFLOPS 888.0
 
 typedef struct bench_opts {
     vg_model_params model;
     double seconds;
     int json;
+    int bf16; /* training phases compute in bf16 */
     char phases[64];
 } bench_opts;
 
@@ -104,6 +107,7 @@ static int phase_train(const bench_opts *o, int B, result *r) {
     vg_trainer *t = NULL;
     vg_train_params tp = vg_train_default_params();
     tp.batch = B;
+    tp.bf16 = o->bf16;
     if (vg_model_create(&o->model, &m, &err) || vg_trainer_create(m, &tp, &t, &err))
         return fail(&err);
     const int pool_n = 40, T = o->model.frames;
@@ -169,26 +173,29 @@ static int run_phase(const bench_opts *o, const char *phase, result *r) {
 
 static void print_result(const bench_opts *o, const char *phase, const result *r, int first) {
     double gflops = r->rate * r->flops_per_item * 1e-9;
+    int stream = !strcmp(phase, "stream"), bf16 = o->bf16 && !stream;
+    double peak = bf16 ? BF16_PEAK_GFLOPS : FMA_PEAK_GFLOPS;
     if (o->json) {
         printf("%s\"%s\":{\"rate\":%.3f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"gflop_per_item\":%.4f,"
                "\"gflops\":%.1f,\"peak_pct\":%.1f,\"rss_mb\":%.1f}",
                first ? "" : ",", phase, r->rate, r->p50_ms, r->p95_ms, r->flops_per_item * 1e-9,
-               gflops, 100 * gflops / FMA_PEAK_GFLOPS, r->rss_mb);
+               gflops, 100 * gflops / peak, r->rss_mb);
         return;
     }
-    int stream = !strcmp(phase, "stream");
     printf("%-8s %8.1f %-7s  p50 %7.2f ms  p95 %7.2f ms  %6.2f GFLOP/item  %6.1f GFLOP/s "
-           "(%4.1f%% of fp32 peak)  peak RSS %6.0f MB\n",
+           "(%4.1f%% of %s peak)  peak RSS %6.0f MB\n",
            phase, r->rate, stream ? "fps" : "seq/s", r->p50_ms, r->p95_ms,
-           r->flops_per_item * 1e-9, gflops, 100 * gflops / FMA_PEAK_GFLOPS, r->rss_mb);
+           r->flops_per_item * 1e-9, gflops, 100 * gflops / peak, bf16 ? "bf16" : "fp32",
+           r->rss_mb);
 }
 
 static void help(FILE *f) {
     fprintf(f, "usage: vigil bench [--encoder resnet18|mobilenet_v2] [--variant base|skiptwice|...]\n"
                "                   [--size N] [--frames T] [--threads N] [--seconds S]\n"
-               "                   [--phases stream,train32,train8] [--json]\n"
+               "                   [--phases stream,train32,train8] [--bf16] [--json]\n"
                "Streaming inference (one new frame per call, each frame encoded once) and\n"
-               "training from cached encoder features, random weights, H = W = size.\n");
+               "training from cached encoder features, random weights, H = W = size.\n"
+               "--bf16: training in bfloat16 (float32 accumulation, weights and Adam).\n");
 }
 
 /* Options as name/value pairs; returns 0, 2 on a bad option, -1 after --help. */
@@ -203,6 +210,10 @@ static int parse(int argc, char **argv, bench_opts *o) {
         if (!strcmp(a, "--help")) return help(stdout), -1;
         if (!strcmp(a, "--json")) {
             o->json = 1;
+            continue;
+        }
+        if (!strcmp(a, "--bf16")) {
+            o->bf16 = 1;
             continue;
         }
         int ok = 1;

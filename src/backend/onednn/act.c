@@ -23,7 +23,7 @@ static void act_alg(vg_act act, dnnl_alg_kind_t *alg, float *alpha, float *beta)
 }
 
 static int plan(vg_act_op *op, vg_act act, int train, vg_error *err) {
-    dnnl_memory_desc_t md = vg_md4(op->shape, vg_preferred_tag(op->shape.c));
+    dnnl_memory_desc_t md = vg_act_md(op->ctx, op->shape, dnnl_nhwc);
     dnnl_alg_kind_t alg;
     float alpha, beta;
     act_alg(act, &alg, &alpha, &beta);

@@ -27,7 +27,7 @@ static unsigned bn_flags(int relu) {
 }
 
 static int plan(vg_bn *op, vg_error *err) {
-    dnnl_memory_desc_t md = vg_md4(op->shape, vg_preferred_tag(op->shape.c));
+    dnnl_memory_desc_t md = vg_act_md(op->ctx, op->shape, dnnl_nhwc);
     dnnl_batch_normalization_desc_t fd, bd;
     int rc = vg_dnnl_check(dnnl_batch_normalization_forward_desc_init(
                                &fd, dnnl_forward_training, &md, op->eps, bn_flags(op->relu)),

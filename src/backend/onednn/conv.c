@@ -53,19 +53,20 @@ static int check_params(const vg_conv_params *p, vg_shape src, vg_error *err) {
     return VG_OK;
 }
 
-/* PyTorch weight layouts as oneDNN descriptors (grouped weights get a leading G). */
-static dnnl_memory_desc_t weights_md(const vg_conv_params *p, int user) {
+/* Weights as oneDNN descriptors (grouped weights get a leading G): PyTorch's layout in
+ * float32 when user, else any layout of type dt. */
+static dnnl_memory_desc_t weights_md(const vg_conv_params *p, int user, dnnl_data_type_t dt) {
     int g = p->groups, oc = p->out_c, ic = p->in_c;
     dnnl_memory_desc_t md;
     dnnl_format_tag_t tag;
     if (g > 1) {
         dnnl_dims_t d = {g, oc / g, ic / g, p->kh, p->kw};
         tag = !user ? dnnl_format_tag_any : p->transposed ? dnnl_giohw : dnnl_goihw;
-        dnnl_memory_desc_init_by_tag(&md, 5, d, dnnl_f32, tag);
+        dnnl_memory_desc_init_by_tag(&md, 5, d, user ? dnnl_f32 : dt, tag);
     } else {
         dnnl_dims_t d = {oc, ic, p->kh, p->kw};
         tag = !user ? dnnl_format_tag_any : p->transposed ? dnnl_iohw : dnnl_oihw;
-        dnnl_memory_desc_init_by_tag(&md, 4, d, dnnl_f32, tag);
+        dnnl_memory_desc_init_by_tag(&md, 4, d, user ? dnnl_f32 : dt, tag);
     }
     return md;
 }
@@ -76,8 +77,10 @@ typedef struct geometry {
     dnnl_memory_desc_t src, w, b, dst;
 } geometry;
 
-/* Activations in layout act_tag (dnnl_format_tag_any: the primitive chooses). */
-static geometry make_geometry(const vg_conv *op, dnnl_format_tag_t act_tag) {
+/* Activations in layout act_tag (dnnl_format_tag_any: the primitive chooses), activations
+ * and weights of type dt. */
+static geometry make_geometry(const vg_conv *op, dnnl_format_tag_t act_tag,
+                              dnnl_data_type_t dt) {
     const vg_conv_params *p = &op->p;
     geometry g = {
         .strides = {p->stride, p->stride},
@@ -85,9 +88,9 @@ static geometry make_geometry(const vg_conv *op, dnnl_format_tag_t act_tag) {
         /* oneDNN folds ConvTranspose2d's output_padding into the bottom/right padding */
         .pad_r = {p->pad_b - (p->transposed ? p->out_pad : 0),
                   p->pad_r - (p->transposed ? p->out_pad : 0)},
-        .src = vg_md4(op->src_shape, act_tag),
-        .w = weights_md(p, 0),
-        .dst = vg_md4(op->dst_shape, act_tag),
+        .src = vg_md4_dt(op->src_shape, act_tag, dt),
+        .w = weights_md(p, 0, dt),
+        .dst = vg_md4_dt(op->dst_shape, act_tag, dt),
     };
     dnnl_dims_t bd = {p->out_c};
     dnnl_memory_desc_init_by_tag(&g.b, 1, bd, dnnl_f32, dnnl_x);
@@ -120,7 +123,7 @@ static dnnl_format_tag_t act_tag(const vg_conv *op) {
 }
 
 static int plan_forward(vg_conv *op, vg_error *err) {
-    geometry g = make_geometry(op, act_tag(op));
+    geometry g = make_geometry(op, act_tag(op), op->ctx->dt);
     dnnl_prop_kind_t prop = op->p.train ? dnnl_forward_training : dnnl_forward_inference;
     const dnnl_memory_desc_t *b = op->p.has_bias ? &g.b : NULL;
     union { dnnl_convolution_desc_t c; dnnl_deconvolution_desc_t d; } desc;
@@ -148,7 +151,11 @@ static int plan_forward(vg_conv *op, vg_error *err) {
 }
 
 static int plan_backward(vg_conv *op, vg_error *err) {
-    geometry g = make_geometry(op, act_tag(op)), gw = make_geometry(op, dnnl_format_tag_any);
+    /* Weight gradients are float32 whatever the compute type (they feed Adam), and so is
+     * their whole pass: oneDNN 2.6's bf16 backward-weights kernels for these shapes run
+     * 2-3x slower than its float32 ones. */
+    geometry g = make_geometry(op, act_tag(op), op->ctx->dt);
+    geometry gw = make_geometry(op, dnnl_format_tag_any, dnnl_f32);
     union { dnnl_convolution_desc_t c; dnnl_deconvolution_desc_t d; } dd, wd;
     const dnnl_memory_desc_t *b = op->p.has_bias ? &g.b : NULL;
     dnnl_status_t st;
@@ -208,7 +215,7 @@ int vg_conv_create(vg_ctx *ctx, const vg_conv_params *p, vg_shape src, vg_conv *
     op->p = *p;
     op->src_shape = src;
     op->dst_shape = (vg_shape){src.n, p->out_c, oh, ow};
-    op->user_w_md = weights_md(p, 1);
+    op->user_w_md = weights_md(p, 1, dnnl_f32);
     rc = plan_forward(op, err);
     if (!rc && p->train) rc = plan_backward(op, err);
     if (rc) {

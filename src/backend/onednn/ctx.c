@@ -29,6 +29,7 @@ int vg_ctx_create(int threads, vg_ctx **out, vg_error *err) {
      * setting, which also governs vigil's own parallel loops. */
     if (threads > 0) omp_set_num_threads(threads);
     ctx->threads = threads > 0 ? threads : omp_get_max_threads();
+    ctx->dt = dnnl_f32;
     *out = ctx;
     return VG_OK;
 }
@@ -71,16 +72,33 @@ int vg_prim_run(vg_ctx *ctx, const vg_prim *p, int n, const dnnl_exec_arg_t *arg
     return rc;
 }
 
-dnnl_memory_desc_t vg_md4(vg_shape s, dnnl_format_tag_t tag) {
+dnnl_memory_desc_t vg_md4_dt(vg_shape s, dnnl_format_tag_t tag, dnnl_data_type_t dt) {
     dnnl_memory_desc_t md;
     dnnl_dims_t dims = {s.n, s.c, s.h, s.w};
-    dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, tag);
+    dnnl_memory_desc_init_by_tag(&md, 4, dims, dt, tag);
     return md;
 }
 
-dnnl_format_tag_t vg_preferred_tag(int c) {
-    (void)c;
-    return dnnl_nhwc;
+dnnl_memory_desc_t vg_md4(vg_shape s, dnnl_format_tag_t tag) {
+    return vg_md4_dt(s, tag, dnnl_f32);
+}
+
+dnnl_memory_desc_t vg_act_md(const vg_ctx *ctx, vg_shape s, dnnl_format_tag_t tag) {
+    return vg_md4_dt(s, tag, ctx->dt);
+}
+
+int vg_ctx_set_precision(vg_ctx *ctx, vg_precision p, vg_error *err) {
+    if (p == VG_PRECISION_FP32) {
+        ctx->dt = dnnl_f32;
+        return VG_OK;
+    }
+    /* bf16 dot products (vdpbf16ps) with float32 accumulation: without them oneDNN would
+     * emulate bf16, slower than float32 */
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core_bf16) != dnnl_cpu_isa_avx512_core_bf16)
+        return vg_fail(err, VG_ERR_UNSUPPORTED, "bf16 compute needs a CPU with AVX512_BF16");
+    ctx->dt = dnnl_bf16;
+    return VG_OK;
 }
 
 int vg_mem_create(vg_ctx *ctx, const dnnl_memory_desc_t *md, dnnl_memory_t *out,

@@ -11,6 +11,7 @@ struct vg_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     int threads;
+    dnnl_data_type_t dt; /* activations and weights of operations planned from now on */
 };
 
 struct vg_tensor {
@@ -46,11 +47,14 @@ const dnnl_memory_desc_t *vg_prim_md(const vg_prim *p, dnnl_query_t what);
 int vg_prim_run(vg_ctx *ctx, const vg_prim *p, int n, const dnnl_exec_arg_t *args,
                 vg_error *err);
 
-/* A 4-D descriptor in layout tag (dnnl_format_tag_any lets a primitive choose). */
+/* A 4-D float32 descriptor in layout tag (dnnl_format_tag_any lets a primitive choose);
+ * vg_md4_dt of type dt. */
 dnnl_memory_desc_t vg_md4(vg_shape s, dnnl_format_tag_t tag);
+dnnl_memory_desc_t vg_md4_dt(vg_shape s, dnnl_format_tag_t tag, dnnl_data_type_t dt);
 
-/* The blocked layout this CPU prefers for C channels (plain NCHW when C does not fit). */
-dnnl_format_tag_t vg_preferred_tag(int c);
+/* An activation descriptor in the context's compute type. Inside the network that is NHWC
+ * (dnnl_nhwc), the layout oneDNN's direct convolution kernels run fastest on. */
+dnnl_memory_desc_t vg_act_md(const vg_ctx *ctx, vg_shape s, dnnl_format_tag_t tag);
 
 /* Allocates a memory of descriptor md (zero-filled). */
 int vg_mem_create(vg_ctx *ctx, const dnnl_memory_desc_t *md, dnnl_memory_t *out,

@@ -24,8 +24,8 @@ int vg_pool_create(vg_ctx *ctx, vg_shape src, int k, int stride, int pad, vg_poo
     op->src_shape = src;
     op->dst_shape = (vg_shape){src.n, src.c, (src.h + 2 * pad - k) / stride + 1,
                                (src.w + 2 * pad - k) / stride + 1};
-    dnnl_format_tag_t tag = vg_preferred_tag(src.c);
-    dnnl_memory_desc_t smd = vg_md4(src, tag), dmd = vg_md4(op->dst_shape, tag);
+    dnnl_memory_desc_t smd = vg_act_md(ctx, src, dnnl_nhwc);
+    dnnl_memory_desc_t dmd = vg_act_md(ctx, op->dst_shape, dnnl_nhwc);
     dnnl_dims_t strides = {stride, stride}, kernel = {k, k}, dil = {0, 0},
                 pads = {pad, pad};
     dnnl_pooling_v2_desc_t d;

@@ -58,11 +58,11 @@ static int plan_conv(vg_subpixel *sp, int k, const_dnnl_primitive_attr_t attr, i
                      vg_error *err) {
     vg_shape s = sp->src_shape;
     int oc = sp->packed ? PHASES * sp->oc : sp->oc, kh = conv_kh(sp, k), kw = conv_kw(sp, k);
-    dnnl_memory_desc_t src = vg_md4(s, dnnl_nhwc);
-    dnnl_memory_desc_t dst = vg_md4((vg_shape){s.n, oc, s.h, s.w}, dnnl_nhwc);
+    dnnl_memory_desc_t src = vg_act_md(sp->ctx, s, dnnl_nhwc);
+    dnnl_memory_desc_t dst = vg_act_md(sp->ctx, (vg_shape){s.n, oc, s.h, s.w}, dnnl_nhwc);
     dnnl_dims_t wd = {oc, sp->ic, kh, kw}, bd = {oc};
     dnnl_memory_desc_t w;
-    dnnl_memory_desc_init_by_tag(&w, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w, 4, wd, sp->ctx->dt, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&sp->user_w[k], 4, wd, dnnl_f32, dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&sp->b.md, 1, bd, dnnl_f32, dnnl_x);
     dnnl_dims_t strides = {1, 1}, pad_l = {0, 0}, pad_r = {kh - 1, kw - 1};
@@ -86,7 +86,7 @@ int vg_subpixel_create(vg_ctx *ctx, const vg_conv_params *p, vg_shape src,
     int packed = p->out_c < PACK_BELOW;
     *sp = (vg_subpixel){.ctx = ctx, .ic = p->in_c, .oc = p->out_c, .src_shape = src,
                         .packed = packed, .nconv = packed ? 1 : PHASES};
-    sp->src.md = vg_md4(src, dnnl_nhwc);
+    sp->src.md = vg_act_md(ctx, src, dnnl_nhwc);
     /* the packed convolution's weights: 4 phases x 4 taps; a phase's at most 4 taps */
     sp->wbuf = malloc((size_t)p->out_c * p->in_c * PHASES * (packed ? PHASES : 1) *
                       sizeof *sp->wbuf);
@@ -143,35 +143,38 @@ int vg_subpixel_set_weights(vg_subpixel *sp, const float *w, const float *b, vg_
     return vg_stage_host(sp->ctx, &sp->b, &sp->b.md, sp->bbuf, err);
 }
 
-static float *data(dnnl_memory_t m) {
+static char *data(dnnl_memory_t m) {
     void *h = NULL;
     dnnl_memory_get_data_handle(m, &h);
     return h;
 }
 
-/* dst[n, 2y+a, 2x+b, :] = phase[a*2+b][n, y, x, :]: runs of c floats, pixels of the phase
- * images `pitch` floats apart. */
-static void interleave(float *dst, float *const phase[PHASES], int pitch, vg_shape s, int c) {
-    size_t run = (size_t)c * sizeof(float);
+/* dst[n, 2y+a, 2x+b, :] = phase[a*2+b][n, y, x, :]: runs of c elements of `size` bytes,
+ * pixels of the phase images `pitch` elements apart. */
+static void interleave(char *dst, char *const phase[PHASES], int pitch, vg_shape s, int c,
+                       size_t size) {
+    size_t run = (size_t)c * size, step = (size_t)pitch * size;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < s.n; n++)
         for (int y = 0; y < s.h; y++)
             for (int a = 0; a < 2; a++) {
-                size_t in_row = ((size_t)n * s.h + y) * s.w * pitch;
-                float *row = dst + (((size_t)n * 2 * s.h + 2 * y + a) * 2 * s.w) * c;
-                const float *p0 = phase[a * 2] + in_row, *p1 = phase[a * 2 + 1] + in_row;
+                size_t in_row = ((size_t)n * s.h + y) * s.w * step;
+                char *row = dst + (((size_t)n * 2 * s.h + 2 * y + a) * 2 * s.w) * run;
+                const char *p0 = phase[a * 2] + in_row, *p1 = phase[a * 2 + 1] + in_row;
                 for (int x = 0; x < s.w; x++) {
-                    memcpy(row + (size_t)(2 * x) * c, p0 + (size_t)x * pitch, run);
-                    memcpy(row + (size_t)(2 * x + 1) * c, p1 + (size_t)x * pitch, run);
+                    memcpy(row + (size_t)(2 * x) * run, p0 + (size_t)x * step, run);
+                    memcpy(row + (size_t)(2 * x + 1) * run, p1 + (size_t)x * step, run);
                 }
             }
 }
 
 int vg_subpixel_forward(vg_subpixel *sp, const vg_tensor *src, vg_tensor *dst,
                         vg_error *err) {
-    dnnl_memory_desc_t nhwc = vg_md4(dst->shape, dnnl_nhwc);
+    dnnl_memory_desc_t nhwc = sp->src.md; /* the input's layout and type, at the output size */
+    dnnl_dims_t dims = {dst->shape.n, dst->shape.c, dst->shape.h, dst->shape.w};
+    dnnl_memory_desc_init_by_tag(&nhwc, 4, dims, sp->src.md.data_type, dnnl_nhwc);
     if (!dnnl_memory_desc_equal(&dst->md, &nhwc))
-        return vg_fail(err, VG_ERR_BACKEND, "sub-pixel output must be NHWC");
+        return vg_fail(err, VG_ERR_BACKEND, "sub-pixel output must be NHWC of the compute type");
     if (!sp->w[0].mem) return vg_fail(err, VG_ERR_ARG, "convolution weights were never set");
     dnnl_memory_t s;
     int rc = vg_stage(sp->ctx, &sp->src, src, &s, err);
@@ -181,10 +184,12 @@ int vg_subpixel_forward(vg_subpixel *sp, const vg_tensor *src, vg_tensor *dst,
         rc = vg_prim_run(sp->ctx, &sp->conv[k], sp->b.mem ? 4 : 3, args, err);
     }
     if (rc) return rc;
-    float *phase[PHASES];
+    size_t size = dnnl_data_type_size(nhwc.data_type);
+    char *phase[PHASES];
     for (int ph = 0; ph < PHASES; ph++)
-        phase[ph] = sp->packed ? data(sp->out[0]) + (size_t)ph * sp->oc : data(sp->out[ph]);
+        phase[ph] = sp->packed ? data(sp->out[0]) + (size_t)ph * sp->oc * size
+                               : data(sp->out[ph]);
     interleave(data(dst->mem), phase, sp->packed ? PHASES * sp->oc : sp->oc, sp->src_shape,
-               sp->oc);
+               sp->oc, size);
     return VG_OK;
 }

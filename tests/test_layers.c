@@ -187,17 +187,36 @@ static void test_act(vg_ctx *ctx, const char *name, vg_act act, float range) {
     free(x), free(dy);
 }
 
-static void test_pool(vg_ctx *ctx) {
-    vg_shape s = {2, 4, 9, 10};
-    float *x = draw("maxpool.x", vg_shape_count(s), -1, 1);
+/* Max pool forward and backward, then backward again adding a second gradient (x itself,
+ * as a U-Net's skip connection adds its own): the result less x must be the same dx. */
+static void test_pool(vg_ctx *ctx, const char *name, vg_shape s, int k, int stride, int pad) {
+    size_t n = vg_shape_count(s);
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s.x", name);
+    float *x = draw(nm, n, -1, 1), *dx = malloc(n * sizeof *dx);
     vg_pool *op = NULL;
-    CHECK_OK(vg_pool_create(ctx, s, 3, 2, 1, &op, &err), &err);
-    vg_tensor *tx = make_tensor(ctx, s, x);
+    CHECK_OK(vg_pool_create(ctx, s, k, stride, pad, 1, &op, &err), &err);
+    if (!op) return;
+    vg_shape ds = vg_pool_dst_shape(op);
+    snprintf(nm, sizeof nm, "%s.dy", name);
+    float *dy = draw(nm, vg_shape_count(ds), -1, 1);
+    vg_tensor *tx = make_tensor(ctx, s, x), *tdy = make_tensor(ctx, ds, dy);
     CHECK_OK(vg_pool_forward(op, tx, &err), &err);
-    compare_tensor("maxpool.y", vg_pool_dst(op));
+    CHECK_OK(vg_pool_backward(op, tdy, NULL, &err), &err);
+    snprintf(nm, sizeof nm, "%s.y", name);
+    compare_tensor(nm, vg_pool_dst(op));
+    snprintf(nm, sizeof nm, "%s.dx", name);
+    compare_tensor(nm, vg_pool_diff_src(op));
+    CHECK_OK(vg_pool_backward(op, tdy, tx, &err), &err);
+    CHECK_OK(vg_tensor_read(vg_pool_diff_src(op), dx, &err), &err);
+    for (size_t i = 0; i < n; i++) dx[i] -= x[i];
+    const float *w = want(nm, n);
+    snprintf(nm, sizeof nm, "%s.dx (adding x)", name);
+    if (w) check_close(nm, dx, w, n, ATOL, RTOL);
     vg_pool_free(op);
     vg_tensor_free(tx);
-    free(x);
+    vg_tensor_free(tdy);
+    free(x), free(dx), free(dy);
 }
 
 static void test_dropout(void) {
@@ -256,7 +275,8 @@ int main(void) {
     test_act(ctx, "relu", VG_ACT_RELU, 1);
     test_act(ctx, "relu6", VG_ACT_RELU6, 8);
     test_act(ctx, "sigmoid", VG_ACT_SIGMOID, 1);
-    test_pool(ctx);
+    test_pool(ctx, "maxpool", (vg_shape){2, 4, 9, 10}, 3, 2, 1);
+    test_pool(ctx, "maxpool2", (vg_shape){2, 4, 8, 10}, 2, 2, 0);
     test_dropout();
     test_attention(ctx);
     vg_ctx_free(ctx);

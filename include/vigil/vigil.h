@@ -65,6 +65,14 @@ int vg_model_save(const vg_model *m, const char *path, vg_error *err);
 
 void vg_model_free(vg_model *m); /* accepts NULL */
 
+/* Metadata sections a model file carries beside its architecture: "training" (how it was
+ * trained), "validation" (its normal score distribution), "calibration". json is a JSON
+ * object; NULL removes the section. */
+int vg_model_set_meta(vg_model *m, const char *section, const char *json, vg_error *err);
+
+/* A section as JSON text (free with free()), or NULL when absent. */
+char *vg_model_get_meta(const vg_model *m, const char *section);
+
 /* What a model was built with; strings are static. */
 typedef struct vg_model_info {
     const char *encoder, *variant;
@@ -82,6 +90,13 @@ int vg_model_predict(vg_model *m, const float *frames, int batch, float *pred, v
 /* Floating-point operations (multiply-add = 2) per streamed frame (encoder + head) and per
  * training sequence from cached features (head forward and backward, loss excluded). */
 void vg_model_flops(const vg_model *m, double *stream_frame, double *train_sequence);
+
+/* A frame as the model takes it: rgb (height * width * 3 bytes, the model's size) to
+ * normalised float (3, H, W). */
+void vg_model_frame_from_rgb(const vg_model *m, const unsigned char *rgb, float *chw);
+
+/* A normalised frame (3, H, W), e.g. a prediction, to pixel values in [0, 1] (clamped). */
+void vg_model_frame_to_unit(const vg_model *m, const float *chw, float *unit);
 
 /* ---- streaming inference --------------------------------------------------------------
  * Each pushed frame is encoded once; its features join a ring of the last T, from which
@@ -193,28 +208,106 @@ void vg_clips_free(char **clips, int n);
 
 typedef struct vg_score {
     double mse;   /* mean squared error over pixels and channels */
-    double psnr;  /* 10 log10(1 / mse) dB, 100 for a perfect prediction */
+    double psnr;  /* 10 log10(1 / mse) dB, at most 100 (a perfect prediction) */
     double patch; /* largest mean error of a patch x patch window (stride patch / 2), so a
-                     small object is not averaged away over the frame */
+                     small object is not averaged away over the frame; windows stay inside
+                     the frame (the last one flush with its edge), and a frame smaller than
+                     a patch is one window */
 } vg_score;
 
 #define VG_PATCH_DEFAULT 16 /* pixels */
 
 /* Scores pred against frame; error_map (H, W; may be NULL) gets each pixel's squared
- * error averaged over the channels. */
+ * error averaged over the channels. VG_ERR_ARG for a size or patch below 1 or a NaN or
+ * infinite input; allocates (H+1)(W+1) doubles (VG_ERR_NOMEM). */
 int vg_score_frame(const float *pred, const float *frame, int width, int height, int patch,
                    vg_score *out, float *error_map, vg_error *err);
 
-/* Causal moving average: out[i] = mean of in[max(0, i-width+1) .. i]. in == out allowed. */
+/* Causal moving average: out[i] = mean of in[max(0, i-width+1) .. i]. in == out allowed.
+ * Non-finite values are left out of the means (NaN where a window has none); width <= 1
+ * copies. */
 void vg_smooth(const double *in, double *out, int n, int width);
+
+/* A model's scores over a stream of frames: each pushed frame (RGB24 at the model's size)
+ * is scored against the model's prediction of it from the T frames before. */
+typedef struct vg_scorer vg_scorer;
+
+int vg_scorer_create(vg_model *m, int patch, vg_scorer **out, vg_error *err);
+void vg_scorer_free(vg_scorer *s); /* accepts NULL */
+
+/* Pushes a frame. Once T frames are in, *scored = 1 and out (and error_map (H, W), and
+ * pred_rgb (H * W * 3 bytes): the prediction; both may be NULL) describe this frame. */
+int vg_scorer_push(vg_scorer *s, const unsigned char *rgb, vg_score *out, float *error_map,
+                   unsigned char *pred_rgb, int *scored, vg_error *err);
+
+/* Starts over (a new clip): the next T frames are context again. */
+void vg_scorer_reset(vg_scorer *s);
+
+/* ---- footage and training on it ----------------------------------------------------------
+ * Clips decoded once into memory at a model's size, then training as the thesis did
+ * (Table 3.1): each epoch samples sequences of T+1 consecutive frames at random from all
+ * windows that do not cross a clip boundary. */
+
+typedef struct vg_progress {
+    const char *stage;     /* "decode", "encode", "train", "validate" */
+    long long done, total; /* units of the stage: frames or sequences */
+    int epoch, epochs;     /* train: 1-based epoch */
+    double loss;           /* train: mean loss of the epoch so far */
+} vg_progress;
+
+/* Called as work advances; a nonzero return stops the operation, which then returns
+ * VG_ERR_ABORTED after saving what it can (training: a resumable checkpoint). */
+typedef int (*vg_progress_fn)(const vg_progress *p, void *user);
+
+typedef struct vg_footage vg_footage;
+
+/* Decodes every clip of paths (as vg_clips_list lists them) with sp (size, ROI, fit). */
+int vg_footage_load(const char *const *paths, int n, const vg_source_params *sp,
+                    vg_progress_fn progress, void *user, vg_footage **out, vg_error *err);
+void vg_footage_free(vg_footage *f); /* accepts NULL */
+int vg_footage_clips(const vg_footage *f);
+long long vg_footage_frames(const vg_footage *f);
+
+typedef enum vg_aug { VG_AUG_NONE, VG_AUG_GENERAL, VG_AUG_LIGHTING } vg_aug;
+
+typedef struct vg_schedule {
+    vg_train_params train;  /* batch 32, lr 3e-4, Adam, seed, bf16 */
+    int epochs;             /* 10 */
+    int seqs_per_epoch;     /* 4000 */
+    vg_aug aug;             /* none (default); general: +-5 deg rotation, +-2 px shift,
+                               +-10% brightness and saturation; lighting: +-15% brightness */
+    int aug_chunk;          /* consecutive frames sharing one random transform, 32 */
+    const char *checkpoint; /* model path saved after each epoch and on a stop, with its
+                               optimiser state beside it in CHECKPOINT.state; NULL: none */
+    int resume;             /* continue from checkpoint and its state */
+    vg_progress_fn progress;
+    void *user;
+} vg_schedule;
+
+vg_schedule vg_schedule_default(void);
+
+/* Trains m on normal footage. Encoder features are computed once per frame (with
+ * augmentation: once per frame and epoch) and cached. */
+int vg_train_footage(vg_model *m, const vg_footage *train, const vg_schedule *p, vg_error *err);
+
+/* The normal score distribution of footage (PSNR and patch score: mean, std, min, max,
+ * percentiles 0.1 .. 99.9), stored in the model's metadata as "validation". */
+int vg_validate(vg_model *m, const vg_footage *val, int patch, vg_progress_fn progress,
+                void *user, vg_error *err);
 
 /* ---- pictures ---------------------------------------------------------------------------
  * What people look at: heat maps over frames and score timelines. */
 
 /* Writes a PNG of the frame (rgb, height * width * 3 bytes) with error_map (H, W)
- * overlaid in a perceptual colour map, 0 transparent .. vmax opaque. */
+ * overlaid in a perceptual colour map (inferno), 0 transparent .. vmax opaque; vmax <= 0:
+ * the map's 99.9th percentile. These writers write PATH.tmp and rename it over path,
+ * so a crash never leaves half a file. */
 int vg_heatmap_png(const char *path, const unsigned char *rgb, const float *error_map,
                    int width, int height, float vmax, vg_error *err);
+
+/* Writes a PNG of the frame alone (same conventions). */
+int vg_png_write(const char *path, const unsigned char *rgb, int width, int height,
+                 vg_error *err);
 
 typedef struct vg_timeline {
     const char *title;         /* may be NULL */
@@ -230,7 +323,8 @@ typedef struct vg_timeline {
     const unsigned char *truth; /* n flags (ground truth anomalous) shaded, or NULL */
 } vg_timeline;
 
-/* Writes a self-contained SVG plot of a score over time. */
+/* Writes a self-contained SVG plot of a score over time (t must not decrease). Non-finite
+ * points are skipped; over 4000 points keep each pixel column's min and max. */
 int vg_timeline_svg(const char *path, const vg_timeline *tl, vg_error *err);
 
 #ifdef __cplusplus

@@ -135,13 +135,21 @@ vg_tensor *vg_act_dst(vg_act_op *op);
 int vg_act_backward(vg_act_op *op, const vg_tensor *diff_dst, vg_error *err);
 vg_tensor *vg_act_diff_src(vg_act_op *op);
 
-/* ---- max pooling (forward only) ------------------------------------------------------ */
+/* ---- max pooling ----------------------------------------------------------------------- */
 
-int vg_pool_create(vg_ctx *ctx, vg_shape src, int k, int stride, int pad, vg_pool **out,
-                   vg_error *err);
+/* train: also plan the backward pass (forward then records where each maximum was). */
+int vg_pool_create(vg_ctx *ctx, vg_shape src, int k, int stride, int pad, int train,
+                   vg_pool **out, vg_error *err);
 void vg_pool_free(vg_pool *op);
 vg_shape vg_pool_dst_shape(const vg_pool *op);
 int vg_pool_forward(vg_pool *op, const vg_tensor *src, vg_error *err);
 vg_tensor *vg_pool_dst(vg_pool *op);
+
+/* The gradient w.r.t. src of the last forward, from diff_dst, plus also when not NULL:
+ * the gradient src receives from its other consumers (a U-Net's skip connection), so
+ * the sum needs no separate pass. */
+int vg_pool_backward(vg_pool *op, const vg_tensor *diff_dst, const vg_tensor *also,
+                     vg_error *err);
+vg_tensor *vg_pool_diff_src(vg_pool *op);
 
 #endif

@@ -30,25 +30,30 @@ static const enc_arch *arch_of(vg_encoder_kind kind) {
     switch (kind) {
     case VG_ENCODER_RESNET18: return vg_resnet18_arch();
     case VG_ENCODER_MOBILENET_V2: return vg_mobilenet_v2_arch();
+    case VG_ENCODER_UNET: break; /* no frozen encoder */
     }
     return NULL;
 }
 
 vg_encoder_info vg_encoder_describe(vg_encoder_kind kind) {
+    /* the U-Net takes the frames, normalised to [-1, 1] */
+    static const vg_encoder_info unet = {.name = "unet", .mean = {0.5f, 0.5f, 0.5f},
+                                         .std = {0.5f, 0.5f, 0.5f}};
     const enc_arch *a = arch_of(kind);
     vg_encoder_info none = {0};
-    return a ? a->info : none;
+    return a ? a->info : kind == VG_ENCODER_UNET ? unet : none;
 }
 
 int vg_encoder_kind_parse(const char *name, vg_encoder_kind *out, vg_error *err) {
-    const vg_encoder_kind kinds[] = {VG_ENCODER_RESNET18, VG_ENCODER_MOBILENET_V2};
+    const vg_encoder_kind kinds[] = {VG_ENCODER_RESNET18, VG_ENCODER_MOBILENET_V2,
+                                     VG_ENCODER_UNET};
     for (size_t i = 0; name && i < sizeof kinds / sizeof kinds[0]; i++) {
-        if (strcmp(name, arch_of(kinds[i])->info.name) == 0) {
+        if (strcmp(name, vg_encoder_describe(kinds[i]).name) == 0) {
             *out = kinds[i];
             return VG_OK;
         }
     }
-    return vg_fail(err, VG_ERR_ARG, "unknown encoder '%s' (resnet18, mobilenet_v2)",
+    return vg_fail(err, VG_ERR_ARG, "unknown encoder '%s' (resnet18, mobilenet_v2, unet)",
                    name ? name : "(null)");
 }
 
@@ -210,7 +215,7 @@ static int plan_row(vg_ctx *ctx, vg_encoder *enc, int i, const vg_weights *w,
     const enc_row *r = &enc->arch->rows[i];
     vg_shape src = row_shape(enc, i - r->src);
     if (!r->weight)
-        return vg_pool_create(ctx, src, r->k, r->stride, r->pad, &enc->ops[i].pool, err);
+        return vg_pool_create(ctx, src, r->k, r->stride, r->pad, 0, &enc->ops[i].pool, err);
     vg_conv_params p = row_params(r, src);
     int rc = vg_conv_create(ctx, &p, src, &enc->ops[i].conv, err);
     return rc == VG_OK ? load_conv(enc->ops[i].conv, r, w, err) : rc;

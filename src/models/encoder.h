@@ -27,7 +27,14 @@
 #include "backend/backend.h"
 #include "io/tensorfile.h"
 
-typedef enum vg_encoder_kind { VG_ENCODER_RESNET18, VG_ENCODER_MOBILENET_V2 } vg_encoder_kind;
+/* The kinds of model, named by their frozen encoder. VG_ENCODER_UNET has none: the U-Net
+ * (unet.h) predicts from the frames themselves, so there is nothing to load or plan, and
+ * its info only gives the name and the input normalisation. */
+typedef enum vg_encoder_kind {
+    VG_ENCODER_RESNET18,
+    VG_ENCODER_MOBILENET_V2,
+    VG_ENCODER_UNET
+} vg_encoder_kind;
 
 /* Where an encoder finds its parameters: get returns the float32 tensor called name with
  * exactly the given shape (row-major), or NULL with err saying what is missing or wrong.

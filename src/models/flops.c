@@ -32,7 +32,7 @@ done:
 }
 
 /* Multiply-adds of one sequence's head forward; *merge gets the 1x1 convs' share (they
- * need no input gradient in training). */
+ * need no input gradient in training, as vg_unet_macs's *first). */
 static double head_macs(const vg_predictor_config *c, double *merge) {
     vg_encoder_info e = vg_encoder_describe(c->encoder);
     double hw = (double)(c->height / 32) * (c->width / 32), macs;
@@ -49,8 +49,10 @@ static double head_macs(const vg_predictor_config *c, double *merge) {
 }
 
 void vg_model_flops(const vg_model *m, double *stream_frame, double *train_sequence) {
-    double merge, head = head_macs(&m->cfg, &merge);
-    *stream_frame = 2 * (encoder_macs(m->cfg.encoder, m->cfg.height, m->cfg.width) + head);
-    /* backward: weight gradients of every layer, input gradients of all but the 1x1s */
-    *train_sequence = 2 * (head + head + (head - merge));
+    const vg_predictor_config *c = &m->cfg;
+    double no_dx, net = vg_model_is_unet(m) ? vg_unet_macs(c, &no_dx) : head_macs(c, &no_dx);
+    double enc = vg_model_is_unet(m) ? 0 : encoder_macs(c->encoder, c->height, c->width);
+    *stream_frame = 2 * (enc + net);
+    /* backward: weight gradients of every layer, input gradients of all but the first */
+    *train_sequence = 2 * (net + net + (net - no_dx));
 }

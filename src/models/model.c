@@ -30,6 +30,7 @@ static int store_load(vg_encoder_store *s, vg_encoder_kind kind, const vg_weight
                       vg_error *err) {
     int n = vg_encoder_param_count(kind);
     s->n = n;
+    if (n == 0) return VG_OK; /* the U-Net has no frozen encoder */
     s->names = calloc((size_t)n, sizeof *s->names);
     s->ndim = calloc((size_t)n, sizeof *s->ndim);
     s->shape = calloc((size_t)n, sizeof *s->shape);
@@ -69,6 +70,11 @@ vg_weights vg_model_encoder_weights(vg_model *m) {
     return (vg_weights){.get = store_get, .user = &m->enc};
 }
 
+void vg_model_table(const vg_predictor_config *cfg, vg_param_table *out) {
+    if (cfg->encoder == VG_ENCODER_UNET) vg_unet_params(cfg, out);
+    else vg_predictor_params(cfg, out);
+}
+
 int vg_model_create_from(const vg_predictor_config *cfg, const vg_weights *w,
                          const float *params, uint64_t seed, int threads, vg_model **out,
                          vg_error *err) {
@@ -78,14 +84,14 @@ int vg_model_create_from(const vg_predictor_config *cfg, const vg_weights *w,
     vg_model *m = calloc(1, sizeof *m);
     if (!m) return vg_fail(err, VG_ERR_NOMEM, "out of memory for a model");
     m->cfg = *cfg;
-    vg_predictor_params(cfg, &m->table);
+    vg_model_table(cfg, &m->table);
     m->params = malloc(m->table.total * sizeof *m->params);
     m->params_dirty = 1;
     rc = m->params ? VG_OK : vg_fail(err, VG_ERR_NOMEM, "out of memory for parameters");
     if (!rc) rc = vg_ctx_create(threads, &m->ctx, err);
     if (!rc) rc = store_load(&m->enc, cfg->encoder, w, err);
     if (!rc && params) memcpy(m->params, params, m->table.total * sizeof *params);
-    if (!rc && !params) vg_predictor_init(&m->table, m->params, seed);
+    if (!rc && !params) vg_params_init(&m->table, m->params, seed);
     if (rc) {
         vg_model_free(m);
         return rc;
@@ -97,11 +103,11 @@ int vg_model_create_from(const vg_predictor_config *cfg, const vg_weights *w,
 void vg_model_free(vg_model *m) {
     if (!m) return;
     vg_encoder_free(m->enc_rt);
-    vg_head_free(m->head_rt);
+    vg_net_free(&m->net_rt);
     vg_tensor_free(m->frames_rt);
     store_free(&m->enc);
     free(m->params);
-    free(m->training_json);
+    free(m->sections);
     vg_ctx_free(m->ctx);
     free(m);
 }
@@ -121,6 +127,9 @@ int vg_model_create(const vg_model_params *p, vg_model **out, vg_error *err) {
     vg_predictor_config cfg;
     int rc = config_from_params(p, &cfg, err);
     if (rc) return rc;
+    if (cfg.encoder == VG_ENCODER_UNET && p->encoder_weights)
+        return vg_fail(err, VG_ERR_ARG, "the unet is trained from scratch and takes no encoder "
+                       "weights (got '%s')", p->encoder_weights);
     if (!p->encoder_weights) {
         /* random encoder by the fixture rule: speed measurements and tests only */
         vg_fixture_weights *fw = NULL;
@@ -146,7 +155,7 @@ vg_model_info vg_model_describe(const vg_model *m) {
                        .frames = m->cfg.frames, .width = m->cfg.width,
                        .height = m->cfg.height,
                        .trainable_params = (long long)m->table.trainable,
-                       .frozen_params = (long long)m->enc.offset[m->enc.n]};
+                       .frozen_params = m->enc.n ? (long long)m->enc.offset[m->enc.n] : 0};
     memcpy(i.mean, e.mean, sizeof i.mean);
     memcpy(i.std, e.std, sizeof i.std);
     return i;
@@ -166,7 +175,10 @@ static char *metadata_json(const vg_model *m) {
     cJSON *norm = cJSON_AddObjectToObject(root, "normalisation");
     cJSON_AddItemToObject(norm, "mean", cJSON_CreateFloatArray(i.mean, 3));
     cJSON_AddItemToObject(norm, "std", cJSON_CreateFloatArray(i.std, 3));
-    if (m->training_json) cJSON_AddItemToObject(root, "training", cJSON_Parse(m->training_json));
+    cJSON *sections = m->sections ? cJSON_Parse(m->sections) : NULL, *it;
+    cJSON_ArrayForEach(it, sections)
+        cJSON_AddItemToObject(root, it->string, cJSON_Duplicate(it, 1));
+    cJSON_Delete(sections);
     char *s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return s;
@@ -175,7 +187,7 @@ static char *metadata_json(const vg_model *m) {
 int vg_model_save(const vg_model *m, const char *path, vg_error *err) {
     int n = m->enc.n + m->table.n;
     vg_tensor_entry *e = calloc((size_t)n, sizeof *e);
-    char (*names)[64] = calloc((size_t)m->enc.n, sizeof *names);
+    char (*names)[64] = calloc((size_t)m->enc.n + 1, sizeof *names); /* + 1: the U-Net's 0 */
     char *meta = metadata_json(m);
     int rc = e && names && meta ? VG_OK : vg_fail(err, VG_ERR_NOMEM, "out of memory saving");
     for (int i = 0; !rc && i < m->enc.n; i++) {
@@ -198,6 +210,52 @@ int vg_model_save(const vg_model *m, const char *path, vg_error *err) {
     return rc;
 }
 
+/* The metadata keys that describe the architecture; every other key is a section. */
+static int reserved_key(const char *key) {
+    static const char *const keys[] = {"format", "encoder", "variant", "frames",
+                                       "width",  "height",  "normalisation"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (!strcmp(key, keys[i])) return 1;
+    return 0;
+}
+
+/* The sections of a metadata object as a JSON object's text, or NULL when there are none. */
+static char *sections_of(const cJSON *root) {
+    cJSON *out = cJSON_CreateObject(), *it;
+    cJSON_ArrayForEach(it, root)
+        if (!reserved_key(it->string)) cJSON_AddItemToObject(out, it->string, cJSON_Duplicate(it, 1));
+    char *s = cJSON_GetArraySize(out) ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    return s;
+}
+
+int vg_model_set_meta(vg_model *m, const char *section, const char *json, vg_error *err) {
+    if (!section || !*section || reserved_key(section))
+        return vg_fail(err, VG_ERR_ARG, "'%s' is not a metadata section name",
+                       section ? section : "");
+    cJSON *val = json ? cJSON_Parse(json) : NULL;
+    if (json && !cJSON_IsObject(val)) {
+        cJSON_Delete(val);
+        return vg_fail(err, VG_ERR_ARG, "metadata section '%s' is not a JSON object", section);
+    }
+    cJSON *root = m->sections ? cJSON_Parse(m->sections) : cJSON_CreateObject();
+    cJSON_DeleteItemFromObjectCaseSensitive(root, section);
+    if (val) cJSON_AddItemToObject(root, section, val);
+    char *s = sections_of(root);
+    cJSON_Delete(root);
+    free(m->sections);
+    m->sections = s;
+    return VG_OK;
+}
+
+char *vg_model_get_meta(const vg_model *m, const char *section) {
+    cJSON *root = m->sections ? cJSON_Parse(m->sections) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, section);
+    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(root);
+    return s;
+}
+
 static int json_int(const cJSON *o, const char *key, int *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsNumber(v)) return 0;
@@ -206,7 +264,7 @@ static int json_int(const cJSON *o, const char *key, int *out) {
 }
 
 static int parse_metadata(const char *path, const char *json, vg_predictor_config *cfg,
-                          char **training, vg_error *err) {
+                          char **sections, vg_error *err) {
     cJSON *root = json ? cJSON_Parse(json) : NULL;
     int format = 0, rc = VG_OK;
     if (!root || !json_int(root, "format", &format))
@@ -225,8 +283,7 @@ static int parse_metadata(const char *path, const char *json, vg_predictor_confi
     if (!rc) rc = vg_encoder_kind_parse(enc->valuestring, &cfg->encoder, err);
     if (!rc) rc = vg_variant_parse(var->valuestring, &cfg->variant, err);
     if (!rc) rc = vg_predictor_config_check(cfg, err);
-    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "training");
-    if (!rc && tr) *training = cJSON_PrintUnformatted(tr);
+    if (!rc) *sections = sections_of(root);
     cJSON_Delete(root);
     if (rc && rc != VG_ERR_FORMAT && rc != VG_ERR_UNSUPPORTED) vg_wrap(err, path);
     return rc;
@@ -238,12 +295,12 @@ int vg_model_load(const char *path, int threads, vg_model **out, vg_error *err) 
     int rc = vg_tensorfile_open(path, &tf, err);
     if (rc) return rc;
     vg_predictor_config cfg;
-    char *training = NULL;
-    rc = parse_metadata(path, vg_tensorfile_metadata(tf, "vigil"), &cfg, &training, err);
+    char *sections = NULL;
+    rc = parse_metadata(path, vg_tensorfile_metadata(tf, "vigil"), &cfg, &sections, err);
     vg_param_table t;
     float *params = NULL;
     if (!rc) {
-        vg_predictor_params(&cfg, &t);
+        vg_model_table(&cfg, &t);
         params = malloc(t.total * sizeof *params);
         if (!params) rc = vg_fail(err, VG_ERR_NOMEM, "out of memory loading %s", path);
     }
@@ -255,8 +312,8 @@ int vg_model_load(const char *path, int threads, vg_model **out, vg_error *err) 
     vg_file_weights fw = {tf, "encoder."};
     vg_weights w = vg_weights_from_file(&fw);
     if (!rc) rc = vg_model_create_from(&cfg, &w, params, 0, threads, out, err);
-    if (!rc) (*out)->training_json = training;
-    else free(training);
+    if (!rc) (*out)->sections = sections;
+    else free(sections);
     free(params);
     vg_tensorfile_close(tf);
     return rc;
@@ -270,12 +327,13 @@ int vg_model_plan_encoder(vg_model *m, int n, vg_encoder **out, vg_error *err) {
     return vg_encoder_create(m->ctx, m->cfg.encoder, &w, s, out, err);
 }
 
-int vg_model_fill_head(const vg_model *m, vg_head *h, const vg_encoder *enc, int batch,
-                       vg_error *err) {
+/* Copies frame t of sequence b's taps (encoder batch index b*T + t) into the head inputs. */
+static int fill_head(const vg_model *m, vg_net *net, const vg_encoder *enc, int batch,
+                     vg_error *err) {
     static const int strides[3] = {32, 16, 8};
     int T = m->cfg.frames, rc = VG_OK;
     for (int k = 0; k < 3 && !rc; k++) {
-        vg_tensor *dst = vg_head_input(h, strides[k]);
+        vg_tensor *dst = vg_net_input(net, k);
         if (!dst) continue;
         const vg_tensor *src = vg_encoder_tap(enc, strides[k]);
         int c = vg_tensor_shape(src).c;
@@ -286,19 +344,28 @@ int vg_model_fill_head(const vg_model *m, vg_head *h, const vg_encoder *enc, int
     return rc;
 }
 
-/* Plans encoder and head for batch sequences, reusing the plans of the last call. */
+int vg_model_set_inputs(const vg_model *m, vg_net *net, vg_encoder *enc, vg_tensor *in,
+                        const float *frames, int batch, vg_error *err) {
+    if (vg_model_is_unet(m)) return vg_tensor_write(vg_net_input(net, 0), frames, err);
+    int rc = vg_tensor_write(in, frames, err);
+    if (!rc) rc = vg_encoder_forward(enc, in, err);
+    return rc ? rc : fill_head(m, net, enc, batch, err);
+}
+
+/* Plans encoder and network for batch sequences, reusing the plans of the last call. */
 static int plan_inference(vg_model *m, int batch, vg_error *err) {
-    if (m->head_rt && m->rt_batch == batch) return VG_OK;
+    if (m->rt_batch == batch) return VG_OK;
     vg_encoder_free(m->enc_rt);
-    vg_head_free(m->head_rt);
+    vg_net_free(&m->net_rt);
     vg_tensor_free(m->frames_rt);
-    m->enc_rt = NULL, m->head_rt = NULL, m->frames_rt = NULL;
-    int n = batch * m->cfg.frames;
-    int rc = vg_model_plan_encoder(m, n, &m->enc_rt, err);
-    if (!rc) rc = vg_head_create(m->ctx, &m->cfg, batch, 0, &m->head_rt, err);
-    if (!rc)
-        rc = vg_tensor_create(m->ctx, (vg_shape){n, 3, m->cfg.height, m->cfg.width},
-                              &m->frames_rt, err);
+    m->enc_rt = NULL, m->frames_rt = NULL;
+    int n = batch * m->cfg.frames, rc = vg_net_create(m, batch, 0, &m->net_rt, err);
+    if (!rc && !vg_model_is_unet(m)) {
+        rc = vg_model_plan_encoder(m, n, &m->enc_rt, err);
+        if (!rc)
+            rc = vg_tensor_create(m->ctx, (vg_shape){n, 3, m->cfg.height, m->cfg.width},
+                                  &m->frames_rt, err);
+    }
     m->rt_batch = rc ? 0 : batch;
     m->params_dirty = 1;
     return rc;
@@ -307,12 +374,10 @@ static int plan_inference(vg_model *m, int batch, vg_error *err) {
 int vg_model_predict(vg_model *m, const float *frames, int batch, float *pred, vg_error *err) {
     if (batch < 1) return vg_fail(err, VG_ERR_ARG, "batch size %d is not positive", batch);
     int rc = plan_inference(m, batch, err);
-    if (!rc && m->params_dirty) rc = vg_head_set_params(m->head_rt, m->params, err);
+    if (!rc && m->params_dirty) rc = vg_net_set_params(&m->net_rt, m->params, err);
     if (rc) return rc;
     m->params_dirty = 0;
-    rc = vg_tensor_write(m->frames_rt, frames, err);
-    if (!rc) rc = vg_encoder_forward(m->enc_rt, m->frames_rt, err);
-    if (!rc) rc = vg_model_fill_head(m, m->head_rt, m->enc_rt, batch, err);
-    if (!rc) rc = vg_head_forward(m->head_rt, m->params, 0, 0, err);
-    return rc ? rc : vg_tensor_read(vg_head_output(m->head_rt), pred, err);
+    rc = vg_model_set_inputs(m, &m->net_rt, m->enc_rt, m->frames_rt, frames, batch, err);
+    if (!rc) rc = vg_net_forward(&m->net_rt, m->params, 0, 0, err);
+    return rc ? rc : vg_tensor_read(vg_net_output(&m->net_rt), pred, err);
 }

@@ -5,6 +5,28 @@
 
 #include "models/encoder.h"
 #include "models/predictor.h"
+#include "models/unet.h"
+
+/* The trainable network of a model, planned for one batch size and mode: the predictor
+ * head over encoder features or, for encoder "unet", the U-Net over the frames. One of the
+ * two is set; the vg_net functions pass each call on to it. */
+typedef struct vg_net {
+    vg_head *head;
+    vg_unet *unet;
+} vg_net;
+
+int vg_net_create(const vg_model *m, int batch, int train, vg_net *out, vg_error *err);
+void vg_net_free(vg_net *n); /* frees what create made; accepts a zeroed record */
+
+/* Input k, filled with feature block k of vg_model_feature_sizes: 0 the stride-32 maps
+ * (the frames for the U-Net), 1 and 2 the stride-16 and stride-8 maps; NULL when unused. */
+vg_tensor *vg_net_input(const vg_net *n, int k);
+
+int vg_net_set_params(vg_net *n, const float *params, vg_error *err);
+int vg_net_forward(vg_net *n, float *params, uint64_t seed, int64_t step, vg_error *err);
+const vg_tensor *vg_net_output(const vg_net *n);
+int vg_net_backward(vg_net *n, const float *params, const float *dpred, float *grads,
+                    vg_error *err);
 
 /* Encoder weights as loaded (unfolded, torchvision's names): kept so that encoders can
  * be planned for any batch size and the model file can carry them. */
@@ -23,14 +45,23 @@ struct vg_model {
     vg_param_table table;
     float *params;           /* table.total floats */
     vg_encoder_store enc;
-    char *training_json;     /* training configuration, carried into the file; may be NULL */
+    char *sections;          /* JSON object of metadata sections beyond the architecture
+                                ("training", "validation", ...), carried into the file;
+                                may be NULL */
     /* inference plans, made on first use for one batch size */
-    vg_encoder *enc_rt;
-    vg_head *head_rt;
-    vg_tensor *frames_rt;
+    vg_encoder *enc_rt;      /* NULL for the U-Net */
+    vg_net net_rt;
+    vg_tensor *frames_rt;    /* encoder input */
     int rt_batch;
-    int params_dirty;        /* params changed since head_rt last saw them */
+    int params_dirty;        /* params changed since net_rt last saw them */
 };
+
+static inline int vg_model_is_unet(const vg_model *m) {
+    return m->cfg.encoder == VG_ENCODER_UNET;
+}
+
+/* The parameter table of a model built with cfg. */
+void vg_model_table(const vg_predictor_config *cfg, vg_param_table *out);
 
 /* A model from a config, encoder weights from w and predictor parameters from params
  * (copied; NULL: PyTorch's default initialisation from seed). */
@@ -44,11 +75,18 @@ vg_weights vg_model_encoder_weights(vg_model *m);
 /* Plans the model's encoder for batches of n frames. */
 int vg_model_plan_encoder(vg_model *m, int n, vg_encoder **out, vg_error *err);
 
-/* Copies frame t of sequence b's taps (encoder batch index b*T + t) into the head inputs. */
-int vg_model_fill_head(const vg_model *m, vg_head *h, const vg_encoder *enc, int batch,
-                       vg_error *err);
+/* Sets the network's inputs from batch sequences of T frames (host, (batch, T, 3, H, W)):
+ * the U-Net takes them as they are, (B, T, 3, H, W) being its (B, 3T, H, W) input; the
+ * predictor head takes the taps of encoder enc, run on them through its input tensor in
+ * (enc and in are unused for the U-Net). */
+int vg_model_set_inputs(const vg_model *m, vg_net *net, vg_encoder *enc, vg_tensor *in,
+                        const float *frames, int batch, vg_error *err);
 
 /* The gradients of the last step (the trainable prefix of the parameter table). */
 const float *vg_trainer_grads(const vg_trainer *t);
+
+/* The optimiser's state, for checkpoints: Adam's moments (n floats each, the trainable
+ * prefix of the parameter table) and the step count, all writable. */
+void vg_trainer_state(vg_trainer *t, float **m, float **v, size_t *n, long long **steps);
 
 #endif

@@ -1,19 +1,17 @@
 /* predictor.c - the parameter table and the head (merge + decoder) of the predictor. */
 #include "models/predictor.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
+#include "models/convbn.h"
 #include "nn/attention.h"
 #include "nn/dropout.h"
 
 static const char *const variant_names[] = {"base", "dropout", "skiptwice", "attention"};
 static const float dropout_p[2] = {0.2f, 0.1f};
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1f
 
 const char *vg_variant_name(vg_variant v) {
     return (unsigned)v < 4 ? variant_names[v] : NULL;
@@ -35,6 +33,10 @@ int vg_predictor_config_check(const vg_predictor_config *cfg, vg_error *err) {
         return vg_fail(err, VG_ERR_ARG, "unknown encoder kind %d", (int)cfg->encoder);
     if (!vg_variant_name(cfg->variant))
         return vg_fail(err, VG_ERR_ARG, "unknown variant %d", (int)cfg->variant);
+    if (cfg->encoder == VG_ENCODER_UNET && cfg->variant != VG_VARIANT_BASE)
+        return vg_fail(err, VG_ERR_UNSUPPORTED,
+                       "variant '%s' needs a pretrained encoder; the unet has only 'base'",
+                       vg_variant_name(cfg->variant));
     if (cfg->frames < 1 || cfg->frames > 64)
         return vg_fail(err, VG_ERR_ARG, "frame count %d is outside 1..64", cfg->frames);
     if (cfg->height < 32 || cfg->width < 32 || cfg->height % 32 || cfg->width % 32 ||
@@ -46,101 +48,50 @@ int vg_predictor_config_check(const vg_predictor_config *cfg, vg_error *err) {
 
 /* ---- parameter table ------------------------------------------------------------------ */
 
-static void add(vg_param_table *t, const char *name, int ndim, int64_t a, int64_t b,
-                int64_t c, int64_t d) {
-    vg_param *p = &t->p[t->n++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    int64_t s[4] = {a, b, c, d};
-    p->count = 1;
-    for (int i = 0; i < 4; i++) {
-        p->shape[i] = i < ndim ? s[i] : 0;
-        if (i < ndim) p->count *= (size_t)s[i];
-    }
-    p->offset = t->total;
-    t->total += p->count;
+static int dec_channels(int i) { return VG_DECODER_WIDTH >> i; } /* input of block i */
+
+/* ConvTranspose2d(k3, s2, p1, output_padding 1): doubles H and W. */
+static vg_conv_params deconv_params(int ci, int co) {
+    vg_conv_params p = vg_conv_default_params(ci, co, 3, 2, 1);
+    p.transposed = 1;
+    p.out_pad = 1;
+    return p;
 }
 
-static int dec_channels(int i) { return VG_DECODER_WIDTH >> i; } /* input of block i */
+static void add_blocks(vg_param_table *t, int stats) {
+    char name[40];
+    for (int i = 0; i < VG_DECODER_BLOCKS; i++) {
+        vg_conv_params dp = deconv_params(dec_channels(i), dec_channels(i + 1));
+        snprintf(name, sizeof name, "dec.%d", i);
+        vg_convbn_add_params(t, name, "deconv", &dp, stats);
+    }
+}
 
 void vg_predictor_params(const vg_predictor_config *cfg, vg_param_table *t) {
     memset(t, 0, sizeof *t);
     vg_encoder_info e = vg_encoder_describe(cfg->encoder);
     int T = cfg->frames;
-    char name[40];
-    add(t, "merge.weight", 4, VG_DECODER_WIDTH, (int64_t)T * e.c32, 1, 1);
-    add(t, "merge.bias", 1, VG_DECODER_WIDTH, 0, 0, 0);
-    for (int i = 0; i < VG_DECODER_BLOCKS; i++) {
-        int ci = dec_channels(i), co = dec_channels(i + 1);
-        snprintf(name, sizeof name, "dec.%d.deconv.weight", i);
-        add(t, name, 4, ci, co, 3, 3);
-        snprintf(name, sizeof name, "dec.%d.deconv.bias", i);
-        add(t, name, 1, co, 0, 0, 0);
-        snprintf(name, sizeof name, "dec.%d.bn.weight", i);
-        add(t, name, 1, co, 0, 0, 0);
-        snprintf(name, sizeof name, "dec.%d.bn.bias", i);
-        add(t, name, 1, co, 0, 0, 0);
-    }
-    add(t, "out.weight", 4, dec_channels(VG_DECODER_BLOCKS), 3, 3, 3);
-    add(t, "out.bias", 1, 3, 0, 0, 0);
+    vg_param_add(t, "merge.weight", 4, VG_DECODER_WIDTH, (int64_t)T * e.c32, 1, 1);
+    vg_param_add(t, "merge.bias", 1, VG_DECODER_WIDTH, 0, 0, 0);
+    add_blocks(t, 0);
+    vg_param_add(t, "out.weight", 4, dec_channels(VG_DECODER_BLOCKS), 3, 3, 3);
+    vg_param_add(t, "out.bias", 1, 3, 0, 0, 0);
     if (cfg->variant == VG_VARIANT_SKIPTWICE) {
-        add(t, "skip16.weight", 4, dec_channels(1), (int64_t)T * e.c16, 1, 1);
-        add(t, "skip16.bias", 1, dec_channels(1), 0, 0, 0);
-        add(t, "skip8.weight", 4, dec_channels(2), (int64_t)T * e.c8, 1, 1);
-        add(t, "skip8.bias", 1, dec_channels(2), 0, 0, 0);
+        vg_param_add(t, "skip16.weight", 4, dec_channels(1), (int64_t)T * e.c16, 1, 1);
+        vg_param_add(t, "skip16.bias", 1, dec_channels(1), 0, 0, 0);
+        vg_param_add(t, "skip8.weight", 4, dec_channels(2), (int64_t)T * e.c8, 1, 1);
+        vg_param_add(t, "skip8.bias", 1, dec_channels(2), 0, 0, 0);
     }
-    if (cfg->variant == VG_VARIANT_ATTENTION)
-        for (int j = 0; j < 3; j++) {
-            snprintf(name, sizeof name, "att.%d.weight", j);
-            add(t, name, 4, 1, 2, 7, 7);
-        }
-    t->n_trainable = t->n;
-    t->trainable = t->total;
-    for (int i = 0; i < VG_DECODER_BLOCKS; i++) {
-        snprintf(name, sizeof name, "dec.%d.bn.running_mean", i);
-        add(t, name, 1, dec_channels(i + 1), 0, 0, 0);
-        snprintf(name, sizeof name, "dec.%d.bn.running_var", i);
-        add(t, name, 1, dec_channels(i + 1), 0, 0, 0);
+    char name[40];
+    for (int j = 0; j < 3 && cfg->variant == VG_VARIANT_ATTENTION; j++) {
+        snprintf(name, sizeof name, "att.%d.weight", j);
+        vg_param_add(t, name, 4, 1, 2, 7, 7);
     }
-}
-
-const vg_param *vg_param_find(const vg_param_table *t, const char *name) {
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->p[i].name, name)) return &t->p[i];
-    return NULL;
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
-void vg_predictor_init(const vg_param_table *t, float *params, uint64_t seed) {
-    for (int i = 0; i < t->n; i++) {
-        const vg_param *p = &t->p[i];
-        float *x = params + p->offset;
-        float fill = 0.f;
-        if (strstr(p->name, ".bn.")) {
-            fill = ends_with(p->name, ".weight") || ends_with(p->name, "running_var");
-            for (size_t k = 0; k < p->count; k++) x[k] = fill;
-            continue;
-        }
-        /* kaiming_uniform(a=sqrt(5)) and the bias rule both give 1/sqrt(fan_in), where
-         * PyTorch's fan_in is weight.size(1) * kh * kw, for transposed convs too. */
-        const vg_param *w = p->ndim == 4 ? p : p - 1;
-        double fan_in = (double)w->shape[1] * w->shape[2] * w->shape[3];
-        float b = (float)(1.0 / sqrt(fan_in));
-        vg_fill_uniform(x, p->count, vg_seed_for(seed, p->name), -b, b);
-    }
+    vg_param_end_trainable(t);
+    add_blocks(t, 1);
 }
 
 /* ---- the head -------------------------------------------------------------------------- */
-
-typedef struct block {
-    vg_conv *deconv;
-    vg_bn *bn; /* training only: inference folds it into deconv */
-    const vg_param *w, *b, *gamma, *beta, *rmean, *rvar;
-} block;
 
 /* Dropout on host buffers between two backend stages (training only). */
 typedef struct drop {
@@ -157,23 +108,13 @@ struct vg_head {
     int batch, train;
     vg_tensor *in32, *in16, *in8, *dpred;
     vg_conv *merge, *skip16, *skip8, *out;
-    block blk[VG_DECODER_BLOCKS];
+    vg_convbn blk[VG_DECODER_BLOCKS];
     vg_attention *att[3];
     drop drop[2];
-    float *fold; /* inference: folded deconv weights */
 };
 
 static const vg_param *P(const vg_head *h, const char *name) {
     return vg_param_find(&h->params, name);
-}
-
-static vg_conv_params deconv_params(int ci, int co, int train, int relu) {
-    vg_conv_params p = vg_conv_default_params(ci, co, 3, 2, 1);
-    p.transposed = 1;
-    p.out_pad = 1;
-    p.train = train;
-    p.act = relu ? VG_ACT_RELU : VG_ACT_NONE;
-    return p;
 }
 
 static int create_skip(vg_head *h, int stride, int c_enc, int c_dec, vg_tensor **in,
@@ -208,20 +149,12 @@ static int plan(vg_head *h, vg_error *err) {
     if (!rc && dropout) rc = create_drop(h, &h->drop[0], s, dropout_p[0], err);
     char name[40];
     for (int i = 0; i < VG_DECODER_BLOCKS && !rc; i++) {
-        block *b = &h->blk[i];
-        vg_conv_params dp = deconv_params(dec_channels(i), dec_channels(i + 1), h->train,
-                                          !h->train);
-        rc = vg_conv_create(h->ctx, &dp, s, &b->deconv, err);
+        vg_conv_params dp = deconv_params(dec_channels(i), dec_channels(i + 1));
+        snprintf(name, sizeof name, "dec.%d", i);
+        rc = vg_convbn_create(h->ctx, &h->params, name, "deconv", &dp, s, 0, h->train,
+                              &h->blk[i], err);
         if (rc) break;
-        s = vg_conv_dst_shape(b->deconv);
-        if (h->train) rc = vg_bn_create(h->ctx, s, BN_EPS, BN_MOMENTUM, 1, &b->bn, err);
-        const char *fields[] = {"deconv.weight", "deconv.bias", "bn.weight", "bn.bias",
-                                "bn.running_mean", "bn.running_var"};
-        const vg_param **dst[] = {&b->w, &b->b, &b->gamma, &b->beta, &b->rmean, &b->rvar};
-        for (int k = 0; k < 6; k++) {
-            snprintf(name, sizeof name, "dec.%d.%s", i, fields[k]);
-            *dst[k] = P(h, name);
-        }
+        s = vg_tensor_shape(vg_convbn_dst(&h->blk[i]));
         if (!rc && i == 0 && c->variant == VG_VARIANT_SKIPTWICE)
             rc = create_skip(h, 16, e.c16, s.c, &h->in16, &h->skip16, err);
         if (!rc && i == 1 && c->variant == VG_VARIANT_SKIPTWICE)
@@ -230,13 +163,10 @@ static int plan(vg_head *h, vg_error *err) {
             rc = vg_attention_create(h->ctx, s, h->train, &h->att[i], err);
         if (!rc && i == 0 && dropout) rc = create_drop(h, &h->drop[1], s, dropout_p[1], err);
     }
-    vg_conv_params op = deconv_params(dec_channels(VG_DECODER_BLOCKS), 3, h->train, 0);
+    vg_conv_params op = deconv_params(dec_channels(VG_DECODER_BLOCKS), 3);
+    op.train = h->train;
     if (!rc) rc = vg_conv_create(h->ctx, &op, s, &h->out, err);
     if (!rc && h->train) rc = vg_tensor_create(h->ctx, vg_conv_dst_shape(h->out), &h->dpred, err);
-    if (!rc && !h->train) {
-        h->fold = malloc((size_t)dec_channels(0) * dec_channels(1) * 9 * sizeof *h->fold);
-        if (!h->fold) rc = vg_fail(err, VG_ERR_NOMEM, "out of memory for folded weights");
-    }
     return rc;
 }
 
@@ -274,17 +204,13 @@ void vg_head_free(vg_head *h) {
     vg_conv_free(h->skip16);
     vg_conv_free(h->skip8);
     vg_conv_free(h->out);
-    for (int i = 0; i < VG_DECODER_BLOCKS; i++) {
-        vg_conv_free(h->blk[i].deconv);
-        vg_bn_free(h->blk[i].bn);
-    }
+    for (int i = 0; i < VG_DECODER_BLOCKS; i++) vg_convbn_free(&h->blk[i]);
     for (int j = 0; j < 3; j++) vg_attention_free(h->att[j]);
     for (int k = 0; k < 2; k++) {
         vg_tensor_free(h->drop[k].y);
         vg_tensor_free(h->drop[k].dx);
         free(h->drop[k].buf);
     }
-    free(h->fold);
     free(h);
 }
 
@@ -294,31 +220,9 @@ vg_tensor *vg_head_input(vg_head *h, int stride) {
 
 const vg_tensor *vg_head_output(const vg_head *h) { return vg_conv_dst(h->out); }
 
-/* BN folded into a transposed conv, whose weight is [in, out, 3, 3]: output channel o
- * is the second index, so each (in, o) 3x3 kernel is scaled by s[o]. */
-static void fold_deconv(float *w, float *bias, const float *params, const block *b) {
-    int ci = (int)b->w->shape[0], co = (int)b->w->shape[1];
-    const float *w0 = params + b->w->offset, *b0 = params + b->b->offset;
-    const float *g = params + b->gamma->offset, *be = params + b->beta->offset;
-    const float *m = params + b->rmean->offset, *v = params + b->rvar->offset;
-    for (int o = 0; o < co; o++) {
-        float s = g[o] / sqrtf(v[o] + BN_EPS);
-        bias[o] = (b0[o] - m[o]) * s + be[o];
-        for (int i = 0; i < ci; i++)
-            for (int k = 0; k < 9; k++) {
-                size_t at = ((size_t)i * co + o) * 9 + k;
-                w[at] = w0[at] * s;
-            }
-    }
-}
-
 static int set_conv(vg_conv *c, const vg_head *h, const float *params, const char *prefix,
                     vg_error *err) {
-    char wn[40], bn[40];
-    snprintf(wn, sizeof wn, "%s.weight", prefix);
-    snprintf(bn, sizeof bn, "%s.bias", prefix);
-    const vg_param *w = P(h, wn), *b = P(h, bn);
-    return vg_conv_set_weights(c, params + w->offset, b ? params + b->offset : NULL, err);
+    return vg_table_conv_set(c, &h->params, params, prefix, err);
 }
 
 int vg_head_set_params(vg_head *h, const float *params, vg_error *err) {
@@ -332,17 +236,8 @@ int vg_head_set_params(vg_head *h, const float *params, vg_error *err) {
             snprintf(name, sizeof name, "att.%d.weight", j);
             rc = vg_attention_set_weights(h->att[j], params + P(h, name)->offset, err);
         }
-    for (int i = 0; i < VG_DECODER_BLOCKS && !rc; i++) {
-        block *b = &h->blk[i];
-        if (h->train) {
-            rc = vg_conv_set_weights(b->deconv, params + b->w->offset, params + b->b->offset,
-                                     err);
-        } else {
-            float bias[VG_DECODER_WIDTH];
-            fold_deconv(h->fold, bias, params, b);
-            rc = vg_conv_set_weights(b->deconv, h->fold, bias, err);
-        }
-    }
+    for (int i = 0; i < VG_DECODER_BLOCKS && !rc; i++)
+        rc = vg_convbn_set_params(&h->blk[i], params, err);
     return rc;
 }
 
@@ -394,14 +289,8 @@ int vg_head_forward(vg_head *h, float *params, uint64_t seed, int64_t step, vg_e
         x = h->drop[0].y;
     }
     for (int i = 0; i < VG_DECODER_BLOCKS && !rc; i++) {
-        block *b = &h->blk[i];
-        rc = vg_conv_forward(b->deconv, x, NULL, err);
-        x = vg_conv_dst(b->deconv);
-        if (!rc && h->train) {
-            rc = vg_bn_forward(b->bn, x, params + b->gamma->offset, params + b->beta->offset,
-                               params + b->rmean->offset, params + b->rvar->offset, err);
-            x = vg_bn_dst(b->bn);
-        }
+        rc = vg_convbn_forward(&h->blk[i], x, NULL, params, err);
+        x = vg_convbn_dst(&h->blk[i]);
         if (!rc) rc = after_block(h, i, &x, seed, step, err);
     }
     return rc ? rc : vg_conv_forward(h->out, x, NULL, err);
@@ -409,12 +298,7 @@ int vg_head_forward(vg_head *h, float *params, uint64_t seed, int64_t step, vg_e
 
 static int conv_backward(vg_conv *c, const vg_head *h, const vg_tensor *g, float *grads,
                          const char *prefix, int want_dx, vg_error *err) {
-    char wn[40], bn[40];
-    snprintf(wn, sizeof wn, "%s.weight", prefix);
-    snprintf(bn, sizeof bn, "%s.bias", prefix);
-    const vg_param *w = P(h, wn), *b = P(h, bn);
-    return vg_conv_backward(c, g, grads + w->offset, b ? grads + b->offset : NULL, want_dx,
-                            err);
+    return vg_table_conv_backward(c, &h->params, g, grads, prefix, want_dx, err);
 }
 
 /* Reverse of after_block: the skip add passes the gradient through unchanged. */
@@ -442,16 +326,10 @@ int vg_head_backward(vg_head *h, const float *params, const float *dpred, float 
     int rc = vg_tensor_write(h->dpred, dpred, err);
     if (!rc) rc = conv_backward(h->out, h, h->dpred, grads, "out", 1, err);
     const vg_tensor *g = vg_conv_diff_src(h->out);
-    char prefix[40];
     for (int i = VG_DECODER_BLOCKS - 1; i >= 0 && !rc; i--) {
-        block *b = &h->blk[i];
         rc = before_block_backward(h, i, &g, grads, err);
-        if (!rc)
-            rc = vg_bn_backward(b->bn, g, params + b->gamma->offset, params + b->beta->offset,
-                                grads + b->gamma->offset, grads + b->beta->offset, err);
-        snprintf(prefix, sizeof prefix, "dec.%d.deconv", i);
-        if (!rc) rc = conv_backward(b->deconv, h, vg_bn_diff_src(b->bn), grads, prefix, 1, err);
-        g = vg_conv_diff_src(b->deconv);
+        if (!rc) rc = vg_convbn_backward(&h->blk[i], g, params, grads, 1, err);
+        g = vg_convbn_diff_src(&h->blk[i], 0);
     }
     if (!rc && h->drop[0].buf) {
         rc = drop_backward(&h->drop[0], g, err);

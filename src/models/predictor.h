@@ -9,11 +9,9 @@
  * ("skip16"/"skip8": 1x1 convs of the time-flattened stride-16/8 maps added to dec.0's and
  * dec.1's outputs); attention ("att.j" after dec.0, dec.1, dec.2).
  *
- * Parameters live in one float array described by a table (llm.c's layout): trainable
- * tensors first, then the BN running statistics, so the optimiser updates one prefix and
- * a model file is written from one table. The head is planned for a batch size and a
- * mode: training (batch statistics, backward) or inference (BN folded into the
- * transposed convolutions, ReLU fused). */
+ * Parameters live in one float array described by a table (params.h). The head is
+ * planned for a batch size and a mode: training (batch statistics, backward) or inference
+ * (BN folded into the transposed convolutions, ReLU fused; convbn.h). */
 #ifndef VG_PREDICTOR_H
 #define VG_PREDICTOR_H
 
@@ -21,6 +19,7 @@
 
 #include "backend/backend.h"
 #include "models/encoder.h"
+#include "models/params.h"
 
 typedef enum vg_variant {
     VG_VARIANT_BASE,
@@ -35,6 +34,7 @@ int vg_variant_parse(const char *name, vg_variant *out, vg_error *err);
 #define VG_DECODER_BLOCKS 4
 #define VG_DECODER_WIDTH 512
 
+/* What a model is built with, whatever its kind (the U-Net of unet.h included). */
 typedef struct vg_predictor_config {
     vg_encoder_kind encoder;
     vg_variant variant;
@@ -44,31 +44,8 @@ typedef struct vg_predictor_config {
 
 int vg_predictor_config_check(const vg_predictor_config *cfg, vg_error *err);
 
-/* ---- parameter table ---------------------------------------------------------------- */
-
-typedef struct vg_param {
-    char name[40];
-    int ndim;
-    int64_t shape[4];
-    size_t offset, count; /* into the parameter array, in floats */
-} vg_param;
-
-#define VG_MAX_PARAMS 40
-
-typedef struct vg_param_table {
-    int n;             /* all tensors */
-    int n_trainable;   /* the first n_trainable are trained; the rest are BN statistics */
-    size_t total;      /* floats in all tensors */
-    size_t trainable;  /* floats in the trainable prefix */
-    vg_param p[VG_MAX_PARAMS];
-} vg_param_table;
-
+/* The predictor's parameter table (see params.h). */
 void vg_predictor_params(const vg_predictor_config *cfg, vg_param_table *out);
-const vg_param *vg_param_find(const vg_param_table *t, const char *name);
-
-/* PyTorch's default initialisation (kaiming-uniform a=sqrt(5) weights, uniform biases,
- * BN weight 1, bias 0, running mean 0, variance 1), drawn from seed. */
-void vg_predictor_init(const vg_param_table *t, float *params, uint64_t seed);
 
 /* ---- the head: merge + decoder -------------------------------------------------------- */
 

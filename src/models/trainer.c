@@ -1,7 +1,8 @@
-/* trainer.c - one training step: head forward, loss, head backward, Adam.
+/* trainer.c - one training step: network forward, loss, network backward, Adam.
  *
  * The encoder is frozen, so a step either encodes its input frames (vg_trainer_step) or
- * takes features from a cache (vg_trainer_step_features); from there both are the same. */
+ * takes features from a cache (vg_trainer_step_features); from there both are the same.
+ * The U-Net has no encoder: its "features" are the frames. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,9 @@
 struct vg_trainer {
     vg_model *m;
     vg_train_params p;
-    vg_head *head;
-    vg_encoder *enc;        /* made on the first vg_trainer_step */
-    vg_tensor *frames;      /* (B*T, 3, H, W) */
+    vg_net net;
+    vg_encoder *enc;        /* made on the first vg_trainer_step; NULL for the U-Net */
+    vg_tensor *frames;      /* (B*T, 3, H, W), the encoder's input */
     float *grads, *adam_m, *adam_v;
     float *pred, *dpred, *target, *inputs;
     void *scratch;
@@ -36,9 +37,9 @@ int vg_trainer_create(vg_model *m, const vg_train_params *p, vg_trainer **out,
     t->m = m;
     t->p = *p;
     size_t n = m->table.trainable, img = (size_t)p->batch * 3 * m->cfg.height * m->cfg.width;
-    /* the precision is a planning-time setting of the context: only this head gets it */
+    /* the precision is a planning-time setting of the context: only this network gets it */
     int rc = vg_ctx_set_precision(m->ctx, p->bf16 ? VG_PRECISION_BF16 : VG_PRECISION_FP32, err);
-    if (!rc) rc = vg_head_create(m->ctx, &m->cfg, p->batch, 1, &t->head, err);
+    if (!rc) rc = vg_net_create(m, p->batch, 1, &t->net, err);
     vg_ctx_set_precision(m->ctx, VG_PRECISION_FP32, NULL);
     if (!rc) {
         t->grads = calloc(n, sizeof *t->grads);
@@ -61,7 +62,7 @@ int vg_trainer_create(vg_model *m, const vg_train_params *p, vg_trainer **out,
 
 void vg_trainer_free(vg_trainer *t) {
     if (!t) return;
-    vg_head_free(t->head);
+    vg_net_free(&t->net);
     vg_encoder_free(t->enc);
     vg_tensor_free(t->frames);
     free(t->grads), free(t->adam_m), free(t->adam_v);
@@ -72,20 +73,20 @@ void vg_trainer_free(vg_trainer *t) {
 
 long long vg_trainer_steps(const vg_trainer *t) { return t->steps; }
 
-/* Everything after the head's inputs are filled. */
+/* Everything after the network's inputs are filled. */
 static int step(vg_trainer *t, const float *target, float *loss, vg_error *err) {
     vg_model *m = t->m;
     vg_encoder_info e = vg_encoder_describe(m->cfg.encoder);
     vg_adam_params hp = {t->p.lr, t->p.beta1, t->p.beta2, t->p.eps};
     vg_loss_terms terms;
-    int rc = vg_head_set_params(t->head, m->params, err);
-    if (!rc) rc = vg_head_forward(t->head, m->params, t->p.seed, t->steps + 1, err);
-    if (!rc) rc = vg_tensor_read(vg_head_output(t->head), t->pred, err);
+    int rc = vg_net_set_params(&t->net, m->params, err);
+    if (!rc) rc = vg_net_forward(&t->net, m->params, t->p.seed, t->steps + 1, err);
+    if (!rc) rc = vg_tensor_read(vg_net_output(&t->net), t->pred, err);
     if (!rc)
         rc = vg_loss_forward_backward(t->dpred, &terms, t->pred, target, e.std, e.mean,
                                       t->p.batch, m->cfg.height, m->cfg.width, t->scratch,
                                       t->scratch_size, err);
-    if (!rc) rc = vg_head_backward(t->head, m->params, t->dpred, t->grads, err);
+    if (!rc) rc = vg_net_backward(&t->net, m->params, t->dpred, t->grads, err);
     if (!rc)
         rc = vg_adam_step(m->params, t->adam_m, t->adam_v, t->grads, m->table.trainable, hp,
                           (int)(t->steps + 1), err);
@@ -100,20 +101,20 @@ void vg_model_feature_sizes(const vg_model *m, long long sizes[3]) {
     vg_encoder_info e = vg_encoder_describe(m->cfg.encoder);
     long long hw = (long long)(m->cfg.height / 32) * (m->cfg.width / 32);
     int skip = m->cfg.variant == VG_VARIANT_SKIPTWICE;
-    sizes[0] = e.c32 * hw;
+    /* the U-Net's network takes the frames as they are: they are its cache */
+    sizes[0] = vg_model_is_unet(m) ? 3LL * m->cfg.height * m->cfg.width : e.c32 * hw;
     sizes[1] = skip ? e.c16 * hw * 4 : 0;
     sizes[2] = skip ? e.c8 * hw * 16 : 0;
 }
 
 int vg_trainer_step_features(vg_trainer *t, const float *const feats[3], const float *target,
                              float *loss, vg_error *err) {
-    static const int strides[3] = {32, 16, 8};
+    static const char *const kinds[3] = {"f32", "f16", "f8"};
     int rc = VG_OK;
     for (int k = 0; k < 3 && !rc; k++) {
-        vg_tensor *in = vg_head_input(t->head, strides[k]);
+        vg_tensor *in = vg_net_input(&t->net, k);
         if (!in) continue;
-        if (!feats[k]) return vg_fail(err, VG_ERR_ARG, "features at stride %d are missing",
-                                      strides[k]);
+        if (!feats[k]) return vg_fail(err, VG_ERR_ARG, "the %s features are missing", kinds[k]);
         rc = vg_tensor_write(in, feats[k], err);
     }
     return rc ? rc : step(t, target, loss, err);
@@ -121,6 +122,10 @@ int vg_trainer_step_features(vg_trainer *t, const float *const feats[3], const f
 
 int vg_model_encode(vg_model *m, const float *frames, int n, float *f32, float *f16,
                     float *f8, vg_error *err) {
+    if (vg_model_is_unet(m)) { /* the U-Net's features are the frames */
+        if (f32) memcpy(f32, frames, (size_t)n * 3 * m->cfg.height * m->cfg.width * sizeof *f32);
+        return VG_OK;
+    }
     vg_encoder *enc = NULL;
     vg_tensor *in = NULL;
     int rc = vg_model_plan_encoder(m, n, &enc, err);
@@ -152,10 +157,11 @@ int vg_trainer_step(vg_trainer *t, const float *frames, float *loss, vg_error *e
     vg_model *m = t->m;
     int B = t->p.batch, n = B * m->cfg.frames, rc = VG_OK;
     size_t img = (size_t)3 * m->cfg.height * m->cfg.width;
-    if (!t->enc) {
-        rc = vg_model_plan_encoder(m, n, &t->enc, err);
-        if (!rc) rc = vg_tensor_create(m->ctx, (vg_shape){n, 3, m->cfg.height, m->cfg.width},
-                                       &t->frames, err);
+    if (!t->inputs) {
+        if (!vg_model_is_unet(m)) rc = vg_model_plan_encoder(m, n, &t->enc, err);
+        if (!rc && t->enc)
+            rc = vg_tensor_create(m->ctx, (vg_shape){n, 3, m->cfg.height, m->cfg.width},
+                                  &t->frames, err);
         t->inputs = malloc((size_t)n * img * sizeof *t->inputs);
         t->target = malloc((size_t)B * img * sizeof *t->target);
         if (!rc && (!t->inputs || !t->target))
@@ -163,10 +169,15 @@ int vg_trainer_step(vg_trainer *t, const float *frames, float *loss, vg_error *e
         if (rc) return rc;
     }
     split_sequences(t, frames);
-    rc = vg_tensor_write(t->frames, t->inputs, err);
-    if (!rc) rc = vg_encoder_forward(t->enc, t->frames, err);
-    if (!rc) rc = vg_model_fill_head(m, t->head, t->enc, B, err);
+    rc = vg_model_set_inputs(m, &t->net, t->enc, t->frames, t->inputs, B, err);
     return rc ? rc : step(t, t->target, loss, err);
 }
 
 const float *vg_trainer_grads(const vg_trainer *t) { return t->grads; }
+
+void vg_trainer_state(vg_trainer *t, float **m, float **v, size_t *n, long long **steps) {
+    *m = t->adam_m;
+    *v = t->adam_v;
+    *n = t->m->table.trainable;
+    *steps = &t->steps;
+}

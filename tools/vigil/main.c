@@ -1,5 +1,6 @@
 /* main.c - the vigil command: dispatches to one cmd_<verb>.c per command. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@ static const struct command {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"bench", "measure inference and training speed (see bench/run for PyTorch ratios)", cmd_bench},
+    {"demo", "the whole job on a synthetic conveyor belt, no input needed", cmd_demo},
+    {"train", "learn normal footage: vigil train -o MODEL SOURCE...", cmd_train},
+    {"score", "score a video or stream against a model: vigil score -m MODEL SOURCE", cmd_score},
     {"info", "describe a model file", cmd_info},
 };
 
@@ -25,6 +29,55 @@ int cli_int(const char *option, const char *value, long lo, long hi, long *out) 
     }
     *out = v;
     return 1;
+}
+
+int cli_double(const char *option, const char *value, double lo, double hi, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = value ? strtod(value, &end) : 0;
+    if (!value || !*value || *end || errno || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "vigil: %s: '%s' is not a number in %g..%g\n", option,
+                value ? value : "", lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_size(const char *option, const char *value, int *w, int *h) {
+    char tail;
+    if (!value || sscanf(value, "%dx%d%c", w, h, &tail) != 2 || *w <= 0 || *h <= 0 ||
+        *w > 8192 || *h > 8192) {
+        fprintf(stderr, "vigil: %s: '%s' is not a size WxH (e.g. 224x224)\n", option,
+                value ? value : "");
+        return 0;
+    }
+    return 1;
+}
+
+int cli_roi(const char *option, const char *value, int roi[4]) {
+    char tail;
+    if (!value || sscanf(value, "%d,%d,%d,%d%c", &roi[0], &roi[1], &roi[2], &roi[3], &tail) != 4 ||
+        roi[0] < 0 || roi[1] < 0 || roi[2] <= 0 || roi[3] <= 0) {
+        fprintf(stderr, "vigil: %s: '%s' is not a region x,y,w,h (e.g. 0,40,360,200)\n",
+                option, value ? value : "");
+        return 0;
+    }
+    return 1;
+}
+
+int cli_set_error(vg_error *err, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    return code;
+}
+
+int cli_fail(const char *cmd, const vg_error *err) {
+    fprintf(stderr, "vigil: %s: %s\n", cmd, err->msg[0] ? err->msg : vg_errstr(err->code));
+    return err->code == VG_ERR_ABORTED ? 130 : 1;
 }
 
 static void usage(FILE *f) {

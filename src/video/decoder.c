@@ -1,0 +1,305 @@
+/* decoder.c - one input (file, URL or device) through libavformat and libavcodec.
+ *
+ * The demuxer's packets of the best video stream go to the decoder with the send/receive
+ * API: a frame is asked for first, and only when the decoder wants more input is a packet
+ * read; at the end of input the decoder is flushed by sending it no packet, after which it
+ * hands out what it still holds and then says end of stream. */
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
+#include <libavutil/time.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "video/video.h"
+
+struct vg_decoder {
+    char *uri; /* as the caller gave it, for messages */
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    AVFrame *frame;
+    int stream;         /* index of the decoded video stream in fmt */
+    int network;        /* a URL: a failed read is a lost stream, not a damaged file */
+    int64_t timeout_us; /* bound of each network wait, 0: none */
+    int64_t deadline;   /* av_gettime_relative() past which FFmpeg's waits are interrupted */
+    int timed_out;      /* the deadline passed */
+    double origin;      /* seconds of the stream's first timestamp, NAN until known */
+    double read_end;    /* seconds: where the packets of the stream read so far end */
+};
+
+/* FFmpeg polls this during blocking I/O and gives up when it returns non-zero. Protocol
+ * timeouts do not bound every wait (an RTSP server that accepts the connection and never
+ * answers the handshake), so this deadline is what guarantees timeout_ms. */
+static int interrupted(void *opaque) {
+    vg_decoder *d = opaque;
+    if (d->timeout_us && av_gettime_relative() > d->deadline) d->timed_out = 1;
+    return d->timed_out;
+}
+
+/* Starts the clock of the next network wait. */
+static void arm(vg_decoder *d) {
+    d->deadline = av_gettime_relative() + d->timeout_us;
+    d->timed_out = 0;
+}
+
+static const char *format_name(const AVInputFormat *f) {
+    return f->long_name ? f->long_name : f->name;
+}
+
+/* FFmpeg takes the best-scoring demuxer however low its score, so a text or random file
+ * opens as, say, MP3 and fails later with an unrelated message. A score at or below
+ * AVPROBE_SCORE_RETRY is FFmpeg's own "misdetection possible" and is refused here. */
+static int probe_file(const char *uri, const char *url, const AVInputFormat **ifmt,
+                      vg_error *err) {
+    AVIOContext *pb = NULL;
+    int averr = avio_open(&pb, url, AVIO_FLAG_READ);
+    if (averr < 0) return vg_fail(err, VG_ERR_IO, "%s: cannot open (%s)", uri, av_err2str(averr));
+    int score = av_probe_input_buffer2(pb, ifmt, url, NULL, 0, 0);
+    avio_closep(&pb);
+    if (score <= AVPROBE_SCORE_RETRY)
+        return vg_fail(err, VG_ERR_FORMAT, "%s: not a video or image (ffmpeg: %s)", uri,
+                       av_err2str(score < 0 ? score : AVERROR_INVALIDDATA));
+    return VG_OK;
+}
+
+/* The demuxer: probed and vetted for files, video4linux2 for devices, FFmpeg's choice (by
+ * protocol and content) for URLs. */
+static int input_format(const char *uri, const char *url, vg_uri_kind kind,
+                        const AVInputFormat **ifmt, vg_error *err) {
+    if (kind == VG_URI_FILE) return probe_file(uri, url, ifmt, err);
+    if (kind != VG_URI_DEVICE) return VG_OK;
+    *ifmt = av_find_input_format("video4linux2");
+    if (!*ifmt)
+        return vg_fail(err, VG_ERR_UNSUPPORTED, "%s: this FFmpeg cannot read V4L2 devices", uri);
+    return VG_OK;
+}
+
+static void set_options(AVDictionary **o, const char *uri, vg_uri_kind kind, int timeout_ms) {
+    /* image2 would read a name such as "frame%03d.png" as a numbered sequence */
+    if (kind == VG_URI_FILE) av_dict_set(o, "pattern_type", "none", 0);
+    if (kind != VG_URI_URL) return;
+    if (timeout_ms > 0) {
+        /* FFmpeg 5 reads "timeout" (microseconds) as the socket I/O timeout of rtsp, http,
+         * tcp and udp (it replaced rtsp's "stimeout", and rtsp's old "timeout" meant listen);
+         * "rw_timeout" bounds the reads of any protocol. */
+        av_dict_set_int(o, "timeout", timeout_ms * 1000LL, 0);
+        av_dict_set_int(o, "rw_timeout", timeout_ms * 1000LL, 0);
+    }
+    /* RTP over the RTSP connection: no packets lost to UDP, and it passes NAT and firewalls */
+    if (av_strstart(uri, "rtsp://", NULL) || av_strstart(uri, "rtsps://", NULL))
+        av_dict_set(o, "rtsp_transport", "tcp", 0);
+}
+
+static int open_failure(const vg_decoder *d, vg_uri_kind kind, const AVInputFormat *ifmt,
+                        int averr, vg_error *err) {
+    if (d->timed_out)
+        return vg_fail(err, VG_ERR_IO, "%s: cannot connect (no answer within %lld ms)", d->uri,
+                       (long long)(d->timeout_us / 1000));
+    if (kind == VG_URI_URL && averr == AVERROR_INVALIDDATA)
+        return vg_fail(err, VG_ERR_FORMAT, "%s: not a video stream (ffmpeg: %s)", d->uri,
+                       av_err2str(averr));
+    if (kind == VG_URI_URL)
+        return vg_fail(err, VG_ERR_IO, "%s: cannot connect (%s)", d->uri, av_err2str(averr));
+    if (kind == VG_URI_DEVICE)
+        return vg_fail(err, VG_ERR_IO, "%s: cannot open the device (%s)", d->uri,
+                       av_err2str(averr));
+    return vg_fail(err, VG_ERR_FORMAT, "%s: cannot read this %s file (ffmpeg: %s)", d->uri,
+                   format_name(ifmt), av_err2str(averr));
+}
+
+/* Opens the demuxer on url and reads the streams' parameters. */
+static int open_url(vg_decoder *d, const char *url, vg_uri_kind kind, const AVInputFormat *ifmt,
+                    int timeout_ms, vg_error *err) {
+    d->fmt = avformat_alloc_context();
+    if (!d->fmt) return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", d->uri);
+    d->fmt->interrupt_callback = (AVIOInterruptCB){interrupted, d};
+    AVDictionary *opts = NULL;
+    set_options(&opts, d->uri, kind, timeout_ms);
+    arm(d);
+    int averr = avformat_open_input(&d->fmt, url, ifmt, &opts); /* frees fmt on failure */
+    av_dict_free(&opts);
+    if (averr < 0) return open_failure(d, kind, ifmt, averr, err);
+    arm(d);
+    averr = avformat_find_stream_info(d->fmt, NULL);
+    if (averr < 0 && d->timed_out)
+        return vg_fail(err, VG_ERR_IO, "%s: no data within %lld ms", d->uri,
+                       (long long)(d->timeout_us / 1000));
+    if (averr < 0)
+        return vg_fail(err, VG_ERR_FORMAT, "%s: cannot read its streams (ffmpeg: %s)", d->uri,
+                       av_err2str(averr));
+    return VG_OK;
+}
+
+static int open_input(vg_decoder *d, vg_uri_kind kind, int timeout_ms, vg_error *err) {
+    /* "file:" keeps a local name with a colon in it from being taken for a protocol */
+    char *url = kind == VG_URI_FILE ? av_asprintf("file:%s", d->uri) : av_strdup(d->uri);
+    if (!url) return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", d->uri);
+    const AVInputFormat *ifmt = NULL;
+    int rc = input_format(d->uri, url, kind, &ifmt, err);
+    if (rc == VG_OK) rc = open_url(d, url, kind, ifmt, timeout_ms, err);
+    av_free(url);
+    return rc;
+}
+
+/* Picks the best video stream (other streams are discarded unread where the demuxer can)
+ * and opens its decoder. */
+static int open_codec(vg_decoder *d, vg_error *err) {
+    int idx = av_find_best_stream(d->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (idx < 0) return vg_fail(err, VG_ERR_FORMAT, "%s: no video stream", d->uri);
+    for (unsigned i = 0; i < d->fmt->nb_streams; i++)
+        if ((int)i != idx) d->fmt->streams[i]->discard = AVDISCARD_ALL;
+    const AVStream *st = d->fmt->streams[idx];
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (!codec)
+        return vg_fail(err, VG_ERR_UNSUPPORTED, "%s: no decoder for its %s video", d->uri,
+                       avcodec_get_name(st->codecpar->codec_id));
+    d->dec = avcodec_alloc_context3(codec);
+    d->pkt = av_packet_alloc();
+    d->frame = av_frame_alloc();
+    if (!d->dec || !d->pkt || !d->frame) return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", d->uri);
+    int averr = avcodec_parameters_to_context(d->dec, st->codecpar);
+    d->dec->pkt_timebase = st->time_base; /* lets the decoder compute best-effort timestamps */
+    if (averr >= 0) averr = avcodec_open2(d->dec, codec, NULL);
+    if (averr < 0)
+        return vg_fail(err, VG_ERR_FORMAT, "%s: cannot start the %s decoder (ffmpeg: %s)", d->uri,
+                       codec->name, av_err2str(averr));
+    d->stream = idx;
+    d->origin = st->start_time != AV_NOPTS_VALUE ? (double)st->start_time * av_q2d(st->time_base)
+                                                 : NAN;
+    return VG_OK;
+}
+
+int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decoder **out,
+                    vg_error *err) {
+    *out = NULL;
+    vg_video_setup();
+    vg_decoder *d = calloc(1, sizeof *d);
+    if (d) d->uri = strdup(uri);
+    if (!d || !d->uri) {
+        free(d);
+        return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", uri);
+    }
+    d->network = kind == VG_URI_URL;
+    d->timeout_us = d->network ? timeout_ms * 1000LL : 0;
+    int rc = open_input(d, kind, timeout_ms, err);
+    if (rc == VG_OK) rc = open_codec(d, err);
+    if (rc != VG_OK) {
+        vg_decoder_close(d);
+        return rc;
+    }
+    *out = d;
+    return VG_OK;
+}
+
+/* Where the container says the video ends, in seconds, or NAN when it does not say it
+ * reliably: the stream's own duration, or the file's when the video is its only stream
+ * and that duration comes from the header (not an estimate from the bit rate). */
+static double stated_end(const vg_decoder *d) {
+    const AVFormatContext *f = d->fmt;
+    const AVStream *st = f->streams[d->stream];
+    if (st->duration != AV_NOPTS_VALUE && st->start_time != AV_NOPTS_VALUE)
+        return (double)(st->start_time + st->duration) * av_q2d(st->time_base);
+    if (f->nb_streams == 1 && f->duration != AV_NOPTS_VALUE && f->start_time != AV_NOPTS_VALUE &&
+        f->duration_estimation_method == AVFMT_DURATION_FROM_STREAM)
+        return (double)(f->start_time + f->duration) / AV_TIME_BASE;
+    return NAN;
+}
+
+/* A file that ends before the duration its header states was cut short (a copy that
+ * stopped, a recording that crashed). Demuxers such as Matroska's only log that and then
+ * report a plain end of file, so the frames the header promised and the file did not hold
+ * are counted here: the shortfall in frames, rounded, so timestamp jitter counts nothing. */
+static long long missing_frames(const vg_decoder *d) {
+    double fps = vg_decoder_fps(d), end = stated_end(d);
+    if (!(fps > 0) || isnan(end)) return 0;
+    double missing = floor((end - d->read_end) * fps + 0.5);
+    return missing > 0 ? (long long)missing : 0;
+}
+
+static void note_packet_end(vg_decoder *d) {
+    const AVPacket *p = d->pkt;
+    int64_t ts = p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
+    if (ts == AV_NOPTS_VALUE) return;
+    double end = (double)(ts + p->duration) * av_q2d(d->fmt->streams[d->stream]->time_base);
+    if (end > d->read_end) d->read_end = end;
+}
+
+/* Gives the decoder the next packet of the video stream, or, when the input ends, the
+ * empty packet that flushes it. */
+static int feed(vg_decoder *d, long long *errors, vg_error *err) {
+    arm(d);
+    int averr = av_read_frame(d->fmt, d->pkt);
+    if (averr < 0 && averr != AVERROR_EOF && d->network && d->timed_out)
+        return vg_fail(err, VG_ERR_IO, "%s: stream lost (no data for %lld ms)", d->uri,
+                       (long long)(d->timeout_us / 1000));
+    if (averr < 0 && averr != AVERROR_EOF && d->network)
+        return vg_fail(err, VG_ERR_IO, "%s: stream lost (%s)", d->uri, av_err2str(averr));
+    if (averr < 0) {
+        /* a file's end: a read error or a shortfall means it is damaged or truncated, and
+         * what was read so far is all there is */
+        long long lost = d->network ? 0 : missing_frames(d);
+        *errors += lost ? lost : averr != AVERROR_EOF;
+        avcodec_send_packet(d->dec, NULL);
+        return VG_OK;
+    }
+    if (d->pkt->stream_index == d->stream) {
+        note_packet_end(d);
+        if (avcodec_send_packet(d->dec, d->pkt) < 0) ++*errors;
+    }
+    av_packet_unref(d->pkt);
+    return VG_OK;
+}
+
+/* Decoders mark frames they patched up (a missing reference, concealed slices); such a
+ * frame holds guesses that an anomaly detector would flag, so it counts as an error. */
+static int damaged(const AVFrame *f) {
+    return (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags;
+}
+
+/* Seconds of the current frame from the stream's first timestamp. */
+static double frame_seconds(vg_decoder *d) {
+    int64_t ts = d->frame->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE) return NAN;
+    double t = (double)ts * av_q2d(d->fmt->streams[d->stream]->time_base);
+    if (isnan(d->origin)) d->origin = t;
+    return t - d->origin;
+}
+
+int vg_decoder_next(vg_decoder *d, AVFrame **frame, double *pts, long long *errors,
+                    vg_error *err) {
+    av_frame_unref(d->frame);
+    for (;;) {
+        int averr = avcodec_receive_frame(d->dec, d->frame);
+        if (averr == AVERROR_EOF) return VG_END;
+        if (averr == AVERROR(EAGAIN)) {
+            int rc = feed(d, errors, err);
+            if (rc != VG_OK) return rc;
+        } else if (averr < 0 || damaged(d->frame)) {
+            ++*errors;
+            av_frame_unref(d->frame);
+        } else {
+            *frame = d->frame;
+            *pts = frame_seconds(d);
+            return VG_OK;
+        }
+    }
+}
+
+double vg_decoder_fps(const vg_decoder *d) {
+    const AVStream *st = d->fmt->streams[d->stream];
+    AVRational r = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate
+                                                                              : st->r_frame_rate;
+    return r.num > 0 && r.den > 0 ? av_q2d(r) : 0;
+}
+
+void vg_decoder_close(vg_decoder *d) {
+    if (!d) return;
+    avcodec_free_context(&d->dec);
+    av_packet_free(&d->pkt);
+    av_frame_free(&d->frame);
+    avformat_close_input(&d->fmt);
+    free(d->uri);
+    free(d);
+}

@@ -29,51 +29,15 @@
  *                Parameters after Adam are not compared: Adam's first steps are +-lr
  *                whatever the gradient's size, so a gradient that rounding flips moves a
  *                weight by 2 lr in either precision's run. */
-#include <stdint.h>
-
-#include "core/rng.h"
-#include "io/tensorfile.h"
-#include "models/init.h"
-#include "models/model.h"
 #include "test.h"
+#include "fixture.h"
 
 static vg_error err;
 
-static const float *fixture(const vg_tensorfile *f, const char *name, size_t n) {
-    const vg_tensor_entry *e = vg_tensorfile_find(f, name);
-    size_t m = 1;
-    for (int i = 0; e && i < e->ndim; i++) m *= (size_t)e->shape[i];
-    if (!e || m != n) {
-        fprintf(stderr, "FAIL fixture %s missing or of size %zu, expected %zu\n", name, m, n);
-        test_failures++;
-        return NULL;
-    }
-    return e->data;
-}
-
-/* A model whose every tensor follows the fixture rule for seed. */
+/* A predictor model by the fixture rule for seed. */
 static vg_model *fixture_model(vg_encoder_kind kind, vg_variant variant, uint64_t seed) {
     vg_predictor_config cfg = {kind, variant, 4, 64, 64};
-    vg_param_table t;
-    vg_predictor_params(&cfg, &t);
-    float *params = malloc(t.total * sizeof *params);
-    for (int i = 0; i < t.n; i++)
-        CHECK_OK(vg_init_fixture_param(t.p[i].name, t.p[i].ndim, t.p[i].shape, seed,
-                                       params + t.p[i].offset, &err), &err);
-    vg_fixture_weights *fw = NULL;
-    CHECK_OK(vg_fixture_weights_create(seed, "encoder.", &fw, &err), &err);
-    vg_weights w = vg_fixture_weights_source(fw);
-    vg_model *m = NULL;
-    CHECK_OK(vg_model_create_from(&cfg, &w, params, 0, 2, &m, &err), &err);
-    vg_fixture_weights_free(fw);
-    free(params);
-    return m;
-}
-
-static float *draw(uint64_t seed, const char *name, size_t n) {
-    float *x = malloc(n * sizeof *x);
-    vg_fill_uniform(x, n, vg_seed_for(seed, name), -1, 1);
-    return x;
+    return fixture_model_of(&cfg, seed);
 }
 
 static void test_predictions(const vg_tensorfile *fix) {
@@ -105,18 +69,6 @@ static void test_predictions(const vg_tensorfile *fix) {
             vg_model_free(m);
         }
     free(frames), free(pred), free(again);
-}
-
-/* The stored form of a fixture tensor: all of it, or every (n/512)-th element. */
-static void compare_sampled(const vg_tensorfile *fix, const char *name, const float *got,
-                            size_t n, double atol, double rtol) {
-    size_t m = n > 4096 ? 512 : n, stride = n > 4096 ? n / 512 : 1;
-    const float *want = fixture(fix, name, m);
-    if (!want) return;
-    float *s = malloc(m * sizeof *s);
-    for (size_t i = 0; i < m; i++) s[i] = got[i * stride];
-    check_close(name, s, want, m, atol, rtol);
-    free(s);
 }
 
 /* bf16 gradients: relative L2 error of the sampled tensor (see the header). */

@@ -35,14 +35,16 @@ const char *vg_errstr(int code);
 /* ---- models ---------------------------------------------------------------------------
  * A model is the predictive autoencoder of SYSTEM.md: a frozen encoder (resnet18 or
  * mobilenet_v2) over T past frames, a 1x1 merge and a transposed-conv decoder that
- * predicts the next frame. Frames are float32 RGB, NCHW per frame, in the encoder's
- * normalised space (vg_model_normalisation). A model and everything made from it belong
- * to one thread at a time. */
+ * predicts the next frame. Or, with encoder "unet", a compact U-Net over the T frames
+ * stacked along channels, trained from scratch: no weights file at all (no variants; its
+ * "features" for caching are the frames themselves). Frames are float32 RGB, NCHW per
+ * frame, in the model's normalised space (vg_model_describe: mean, std; [-1, 1] for the
+ * unet). A model and everything made from it belong to one thread at a time. */
 
 typedef struct vg_model vg_model;
 
 typedef struct vg_model_params {
-    const char *encoder;         /* "resnet18" (default) or "mobilenet_v2" */
+    const char *encoder;         /* "resnet18" (default), "mobilenet_v2" or "unet" */
     const char *variant;         /* "base" (default), "dropout", "skiptwice", "attention" */
     int frames;                  /* T past frames, default 4 */
     int width, height;           /* multiples of 32, default 224x224 */
@@ -170,8 +172,10 @@ typedef struct vg_source_params {
     int width, height;              /* output size; 0, 0: the source's (after the ROI) */
     int roi_x, roi_y, roi_w, roi_h; /* crop applied before resizing; roi_w = 0: none */
     vg_fit fit;
-    int realtime;                   /* files: deliver at the stream's frame rate */
-    int timeout_ms;                 /* network sources: open and read timeout, 10000 */
+    int realtime;                   /* files and folders: deliver at the stream's frame
+                                       rate (by timestamps; folders: folder_fps) */
+    int timeout_ms;                 /* network sources: open and read timeout, 10000
+                                       (0: none) */
     double folder_fps;              /* image folders: frame rate for timestamps, 25 */
 } vg_source_params;
 
@@ -193,7 +197,9 @@ int vg_source_open(const char *uri, const vg_source_params *p, vg_source **out,
 int vg_source_read(vg_source *s, vg_frame *f, vg_error *err);
 
 double vg_source_fps(const vg_source *s);       /* as stated by the source, 0: unknown */
-long long vg_source_errors(const vg_source *s); /* frames skipped for decode errors */
+/* Frames skipped: undecodable or damaged frames and images, and the frames missing from
+ * the end of a file cut short (judged by the duration its header states). */
+long long vg_source_errors(const vg_source *s);
 void vg_source_close(vg_source *s);             /* accepts NULL */
 
 /* The clips a path names, in natural order: itself when it is a video file, URL, device
@@ -294,6 +300,25 @@ int vg_train_footage(vg_model *m, const vg_footage *train, const vg_schedule *p,
  * percentiles 0.1 .. 99.9), stored in the model's metadata as "validation". */
 int vg_validate(vg_model *m, const vg_footage *val, int patch, vg_progress_fn progress,
                 void *user, vg_error *err);
+
+/* ---- evaluation -------------------------------------------------------------------------
+ * Ground truth and ROC analysis (SYSTEM.md "Evaluation protocol"). */
+
+typedef struct vg_labels vg_labels;
+
+/* Per-frame labels in the JSON form {"clips": {"NAME": [0, 1, ...], ...}} (1 = anomalous),
+ * as ../shared/data/ped2/labels/ped2_frame_labels.json. */
+int vg_labels_load(const char *path, vg_labels **out, vg_error *err);
+void vg_labels_free(vg_labels *l); /* accepts NULL */
+
+/* The labels of the clip called name (a clip's folder or file name without extension),
+ * *n of them; NULL when the file has no such clip. */
+const unsigned char *vg_labels_clip(const vg_labels *l, const char *name, int *n);
+
+/* Area under the ROC curve of score (higher = more anomalous) against label (nonzero =
+ * anomalous), ties counted half. Needs both classes. */
+int vg_roc_auc(const double *score, const unsigned char *label, long long n, double *auc,
+               vg_error *err);
 
 /* ---- pictures ---------------------------------------------------------------------------
  * What people look at: heat maps over frames and score timelines. */

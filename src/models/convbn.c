@@ -9,6 +9,12 @@
 #define BN_EPS 1e-5f /* torch.nn.BatchNorm2d's defaults */
 #define BN_MOMENTUM 0.1f
 
+int vg_convbn_check_batch(int batch, int train, vg_error *err) {
+    if (batch >= 1 && (!train || batch >= 2)) return VG_OK;
+    return vg_fail(err, VG_ERR_ARG, "batch size %d is too small%s", batch,
+                   train ? " for training (batch norm needs 2)" : "");
+}
+
 void vg_convbn_add_params(vg_param_table *t, const char *prefix, const char *conv,
                           const vg_conv_params *p, int stats) {
     static const char *const bn_fields[2][2] = {{"weight", "bias"},
@@ -130,22 +136,23 @@ static void split_weight(float *dst, const float *src, const vg_convbn *u, int t
 }
 
 int vg_convbn_set_params(vg_convbn *u, const float *params, vg_error *err) {
-    size_t nw = u->w->count;
+    size_t nw = u->w->count, n_fold = u->bn ? 0 : nw, n_parts = u->conv[1] ? nw : 0;
     const float *w = params + u->w->offset, *b = u->b ? params + u->b->offset : NULL;
-    float *tmp = NULL; /* folded weight, its parts, folded bias */
-    if (!u->bn || u->conv[1]) {
-        tmp = malloc((2 * nw + (size_t)u->p.out_c) * sizeof *tmp);
+    float *tmp = NULL; /* [folded weight | its two parts | folded bias], as needed */
+    if (n_fold + n_parts) {
+        tmp = malloc((n_fold + n_parts + (size_t)u->p.out_c) * sizeof *tmp);
         if (!tmp) return vg_fail(err, VG_ERR_NOMEM, "out of memory for convolution weights");
     }
     if (!u->bn) {
+        float *bias = tmp + n_fold + n_parts;
         memcpy(tmp, w, nw * sizeof *w);
-        fold(tmp, tmp + 2 * nw, u, params);
+        fold(tmp, bias, u, params);
         w = tmp;
-        b = tmp + 2 * nw;
+        b = bias;
     }
     int rc;
     if (u->conv[1]) {
-        float *parts = tmp + nw;
+        float *parts = tmp + n_fold;
         split_weight(parts, w, u, 1);
         rc = vg_conv_set_weights(u->conv[0], parts, NULL, err);
         size_t n0 = (size_t)u->p.out_c * u->in_c[0] * u->p.kh * u->p.kw;

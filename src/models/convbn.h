@@ -26,6 +26,10 @@ typedef struct vg_convbn {
     const vg_param *w, *b, *gamma, *beta, *mean, *var; /* b NULL: no bias */
 } vg_convbn;
 
+/* VG_ERR_ARG unless batch suits a network of units: at least 1, and at least 2 for
+ * training, where batch norm normalises over the batch. */
+int vg_convbn_check_batch(int batch, int train, vg_error *err);
+
 /* Adds the unit's trainable tensors (convolution weight and bias as geometry p says, BN
  * weight and bias) or, with stats, its BN running statistics to t. */
 void vg_convbn_add_params(vg_param_table *t, const char *prefix, const char *conv,

@@ -174,10 +174,8 @@ int vg_head_create(vg_ctx *ctx, const vg_predictor_config *cfg, int batch, int t
                    vg_head **out, vg_error *err) {
     *out = NULL;
     int rc = vg_predictor_config_check(cfg, err);
+    if (!rc) rc = vg_convbn_check_batch(batch, train, err);
     if (rc) return rc;
-    if (batch < 1 || (train && batch < 2))
-        return vg_fail(err, VG_ERR_ARG, "batch size %d is too small%s", batch,
-                       train ? " for training (batch norm needs 2)" : "");
     vg_head *h = calloc(1, sizeof *h);
     if (!h) return vg_fail(err, VG_ERR_NOMEM, "out of memory for the predictor");
     h->ctx = ctx;

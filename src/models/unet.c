@@ -34,12 +34,11 @@ struct vg_unet {
 
 static int width(int l) { return VG_UNET_WIDTH << l; }
 
-static unit_spec conv_unit(int level, int in_c, int out_c, int b_c, const char *fmt, int l,
-                           int j) {
+/* A conv3x3 (pad 1) unit; batch norm follows, so no bias. */
+static unit_spec conv_unit(int level, int in_c, int out_c, int b_c) {
     unit_spec s = {.p = vg_conv_default_params(in_c, out_c, 3, 1, 1), .level = level,
                    .b_c = b_c};
-    s.p.has_bias = 0; /* batch norm follows */
-    snprintf(s.name, sizeof s.name, fmt, l, j);
+    s.p.has_bias = 0;
     return s;
 }
 
@@ -47,17 +46,21 @@ static void unit_specs(int T, unit_spec s[UNITS]) {
     for (int l = 0; l <= LEVELS; l++)
         for (int j = 0; j < 2; j++) {
             int in_c = j ? width(l) : l ? width(l - 1) : 3 * T;
-            s[ENC(l, j)] = conv_unit(l, in_c, width(l), 0, "enc.%d.%d", l, j);
+            s[ENC(l, j)] = conv_unit(l, in_c, width(l), 0);
+            snprintf(s[ENC(l, j)].name, sizeof s->name, "enc.%d.%d", l, j);
         }
     for (int l = LEVELS - 1; l >= 0; l--) {
         unit_spec *up = &s[UP(l)];
-        *up = conv_unit(l + 1, width(l + 1), width(l), 0, "up.%d", l, 0);
-        up->p.stride = 2;
+        *up = conv_unit(l + 1, width(l + 1), width(l), 0);
+        up->p.stride = 2; /* ConvTranspose2d(k3, s2, p1, output_padding 1) */
         up->p.transposed = 1;
         up->p.out_pad = 1;
+        snprintf(up->name, sizeof up->name, "up.%d", l);
         /* cat(skip l, up.l): the skip is the first input, up.l's output the second */
-        s[DEC(l, 0)] = conv_unit(l, 2 * width(l), width(l), width(l), "dec.%d.%d", l, 0);
-        s[DEC(l, 1)] = conv_unit(l, width(l), width(l), 0, "dec.%d.%d", l, 1);
+        for (int j = 0; j < 2; j++) {
+            s[DEC(l, j)] = conv_unit(l, (2 - j) * width(l), width(l), j ? 0 : width(l));
+            snprintf(s[DEC(l, j)].name, sizeof s->name, "dec.%d.%d", l, j);
+        }
     }
 }
 
@@ -80,7 +83,7 @@ double vg_unet_macs(const vg_predictor_config *cfg, double *first) {
         /* counted over input pixels: a stride-1 conv has as many outputs, and a transposed
          * conv scatters each input through the whole kernel */
         const vg_conv_params *p = &s[i].p;
-        double m = hw / (1 << 2 * s[i].level) * p->in_c * p->out_c * p->kh * p->kw;
+        double m = hw / (1 << (2 * s[i].level)) * p->in_c * p->out_c * p->kh * p->kw;
         if (i == ENC(0, 0)) *first = m;
         macs += m;
     }
@@ -91,6 +94,7 @@ static int plan(vg_unet *u, const vg_predictor_config *cfg, int batch, vg_error 
     unit_spec s[UNITS];
     unit_specs(cfg->frames, s);
     vg_shape in = {batch, 3 * cfg->frames, cfg->height, cfg->width};
+    vg_shape last = {batch, VG_UNET_WIDTH, cfg->height, cfg->width}; /* dec.0.1's output */
     int rc = vg_tensor_create(u->ctx, in, &u->in, err);
     for (int i = 0; i < UNITS && !rc; i++) {
         vg_shape src = {batch, s[i].p.in_c, cfg->height >> s[i].level, cfg->width >> s[i].level};
@@ -102,8 +106,7 @@ static int plan(vg_unet *u, const vg_predictor_config *cfg, int batch, vg_error 
                             0, u->train, &u->pool[l], err);
     vg_conv_params op = vg_conv_default_params(VG_UNET_WIDTH, 3, 1, 1, 0);
     op.train = u->train;
-    in.c = VG_UNET_WIDTH;
-    if (!rc) rc = vg_conv_create(u->ctx, &op, in, &u->out, err);
+    if (!rc) rc = vg_conv_create(u->ctx, &op, last, &u->out, err);
     if (!rc && u->train) rc = vg_tensor_create(u->ctx, vg_conv_dst_shape(u->out), &u->dpred, err);
     return rc;
 }
@@ -112,13 +115,11 @@ int vg_unet_create(vg_ctx *ctx, const vg_predictor_config *cfg, int batch, int t
                    vg_unet **out, vg_error *err) {
     *out = NULL;
     int rc = vg_predictor_config_check(cfg, err);
+    if (!rc && cfg->encoder != VG_ENCODER_UNET)
+        rc = vg_fail(err, VG_ERR_ARG, "a U-Net cannot be planned for encoder '%s'",
+                     vg_encoder_describe(cfg->encoder).name);
+    if (!rc) rc = vg_convbn_check_batch(batch, train, err);
     if (rc) return rc;
-    if (cfg->encoder != VG_ENCODER_UNET)
-        return vg_fail(err, VG_ERR_ARG, "a U-Net cannot be planned for encoder '%s'",
-                       vg_encoder_describe(cfg->encoder).name);
-    if (batch < 1 || (train && batch < 2))
-        return vg_fail(err, VG_ERR_ARG, "batch size %d is too small%s", batch,
-                       train ? " for training (batch norm needs 2)" : "");
     vg_unet *u = calloc(1, sizeof *u);
     if (!u) return vg_fail(err, VG_ERR_NOMEM, "out of memory for the U-Net");
     u->ctx = ctx;

@@ -26,7 +26,9 @@ struct vg_decoder {
     int64_t deadline;   /* av_gettime_relative() past which FFmpeg's waits are interrupted */
     int timed_out;      /* the deadline passed */
     double origin;      /* seconds of the stream's first timestamp, NAN until known */
-    double read_end;    /* seconds: where the packets of the stream read so far end */
+    double covered;     /* seconds: where the frames received so far (good or not) end */
+    int read_failed;    /* reading the file failed before its end */
+    int ended;          /* the decoder has said end of stream */
 };
 
 /* FFmpeg polls this during blocking I/O and gives up when it returns non-zero. Protocol
@@ -158,7 +160,8 @@ static int open_codec(vg_decoder *d, vg_error *err) {
     d->dec = avcodec_alloc_context3(codec);
     d->pkt = av_packet_alloc();
     d->frame = av_frame_alloc();
-    if (!d->dec || !d->pkt || !d->frame) return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", d->uri);
+    if (!d->dec || !d->pkt || !d->frame)
+        return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", d->uri);
     int averr = avcodec_parameters_to_context(d->dec, st->codecpar);
     d->dec->pkt_timebase = st->time_base; /* lets the decoder compute best-effort timestamps */
     if (averr >= 0) averr = avcodec_open2(d->dec, codec, NULL);
@@ -207,47 +210,36 @@ static double stated_end(const vg_decoder *d) {
     return NAN;
 }
 
-/* A file that ends before the duration its header states was cut short (a copy that
- * stopped, a recording that crashed). Demuxers such as Matroska's only log that and then
- * report a plain end of file, so the frames the header promised and the file did not hold
- * are counted here: the shortfall in frames, rounded, so timestamp jitter counts nothing. */
-static long long missing_frames(const vg_decoder *d) {
+/* Frames lost at the end of a file: one per frame period between the end of the last
+ * frame received and the end the header states (a copy that stopped, a recording that
+ * crashed: Matroska's demuxer, for one, only logs that and reports a plain end of file),
+ * rounded so that timestamp jitter counts nothing; else one for a failed read. */
+static long long shortfall(const vg_decoder *d) {
+    if (d->network) return 0;
     double fps = vg_decoder_fps(d), end = stated_end(d);
-    if (!(fps > 0) || isnan(end)) return 0;
-    double missing = floor((end - d->read_end) * fps + 0.5);
-    return missing > 0 ? (long long)missing : 0;
+    double missing = fps > 0 && !isnan(end) ? floor((end - d->covered) * fps + 0.5) : 0;
+    return missing > 0 ? (long long)missing : d->read_failed;
 }
 
-static void note_packet_end(vg_decoder *d) {
-    const AVPacket *p = d->pkt;
-    int64_t ts = p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
-    if (ts == AV_NOPTS_VALUE) return;
-    double end = (double)(ts + p->duration) * av_q2d(d->fmt->streams[d->stream]->time_base);
-    if (end > d->read_end) d->read_end = end;
+static int lost_stream(const vg_decoder *d, int averr, vg_error *err) {
+    if (d->timed_out)
+        return vg_fail(err, VG_ERR_IO, "%s: stream lost (no data for %lld ms)", d->uri,
+                       (long long)(d->timeout_us / 1000));
+    return vg_fail(err, VG_ERR_IO, "%s: stream lost (%s)", d->uri, av_err2str(averr));
 }
 
 /* Gives the decoder the next packet of the video stream, or, when the input ends, the
- * empty packet that flushes it. */
+ * empty packet that flushes it. A file that fails to read is taken to end there. */
 static int feed(vg_decoder *d, long long *errors, vg_error *err) {
     arm(d);
     int averr = av_read_frame(d->fmt, d->pkt);
-    if (averr < 0 && averr != AVERROR_EOF && d->network && d->timed_out)
-        return vg_fail(err, VG_ERR_IO, "%s: stream lost (no data for %lld ms)", d->uri,
-                       (long long)(d->timeout_us / 1000));
-    if (averr < 0 && averr != AVERROR_EOF && d->network)
-        return vg_fail(err, VG_ERR_IO, "%s: stream lost (%s)", d->uri, av_err2str(averr));
+    if (averr < 0 && averr != AVERROR_EOF && d->network) return lost_stream(d, averr, err);
     if (averr < 0) {
-        /* a file's end: a read error or a shortfall means it is damaged or truncated, and
-         * what was read so far is all there is */
-        long long lost = d->network ? 0 : missing_frames(d);
-        *errors += lost ? lost : averr != AVERROR_EOF;
+        d->read_failed = averr != AVERROR_EOF;
         avcodec_send_packet(d->dec, NULL);
         return VG_OK;
     }
-    if (d->pkt->stream_index == d->stream) {
-        note_packet_end(d);
-        if (avcodec_send_packet(d->dec, d->pkt) < 0) ++*errors;
-    }
+    if (d->pkt->stream_index == d->stream && avcodec_send_packet(d->dec, d->pkt) < 0) ++*errors;
     av_packet_unref(d->pkt);
     return VG_OK;
 }
@@ -267,23 +259,39 @@ static double frame_seconds(vg_decoder *d) {
     return t - d->origin;
 }
 
+/* Moves covered to the end of the frame just received, which lasts a frame period. */
+static void note_frame_end(vg_decoder *d) {
+    int64_t ts = d->frame->best_effort_timestamp;
+    double fps = vg_decoder_fps(d);
+    if (ts == AV_NOPTS_VALUE || !(fps > 0)) return;
+    double end = (double)ts * av_q2d(d->fmt->streams[d->stream]->time_base) + 1 / fps;
+    if (end > d->covered) d->covered = end;
+}
+
 int vg_decoder_next(vg_decoder *d, AVFrame **frame, double *pts, long long *errors,
                     vg_error *err) {
     av_frame_unref(d->frame);
     for (;;) {
         int averr = avcodec_receive_frame(d->dec, d->frame);
-        if (averr == AVERROR_EOF) return VG_END;
         if (averr == AVERROR(EAGAIN)) {
             int rc = feed(d, errors, err);
             if (rc != VG_OK) return rc;
-        } else if (averr < 0 || damaged(d->frame)) {
+            continue;
+        }
+        if (averr == AVERROR_EOF) {
+            if (!d->ended) *errors += shortfall(d);
+            d->ended = 1;
+            return VG_END;
+        }
+        if (averr == 0) note_frame_end(d);
+        if (averr < 0 || damaged(d->frame)) {
             ++*errors;
             av_frame_unref(d->frame);
-        } else {
-            *frame = d->frame;
-            *pts = frame_seconds(d);
-            return VG_OK;
+            continue;
         }
+        *frame = d->frame;
+        *pts = frame_seconds(d);
+        return VG_OK;
     }
 }
 

@@ -89,7 +89,8 @@ static int next_image(vg_source *s, AVFrame **f, vg_error *err) {
             return VG_OK;
         }
         if (rc == VG_ERR_NOMEM) return vg_fail(err, rc, "%s", s->image_error.msg);
-        if (rc == VG_END) vg_fail(&s->image_error, VG_ERR_FORMAT, "%s: no picture in it", s->images[k]);
+        if (rc == VG_END)
+            vg_fail(&s->image_error, VG_ERR_FORMAT, "%s: cannot be decoded", s->images[k]);
         s->errors++;
     }
     return VG_END;

@@ -62,8 +62,9 @@ int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decode
 
 /* The next decoded frame (VG_OK), valid until the next call; *pts in seconds from the
  * stream's start, NAN when the stream gives none. VG_END after the last frame. Frames that
- * fail to decode, and a file's unreadable tail, add to *errors and are skipped; a network
- * stream that breaks returns VG_ERR_IO. */
+ * fail to decode or come out damaged are skipped and added to *errors, and so, at the end,
+ * are the frames missing from a file cut short; a network stream that breaks returns
+ * VG_ERR_IO. */
 int vg_decoder_next(vg_decoder *d, AVFrame **frame, double *pts, long long *errors,
                     vg_error *err);
 

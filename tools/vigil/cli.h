@@ -10,6 +10,7 @@ int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Parses an integer option value in [lo, hi]; prints "vigil: OPTION: ..." and returns 0
  * on failure. */

@@ -15,6 +15,7 @@ static const struct command {
     {"demo", "the whole job on a synthetic conveyor belt, no input needed", cmd_demo},
     {"train", "learn normal footage: vigil train -o MODEL SOURCE...", cmd_train},
     {"score", "score a video or stream against a model: vigil score -m MODEL SOURCE", cmd_score},
+    {"eval", "frame-level ROC AUC on labelled footage: vigil eval -m MODEL --labels FILE SOURCE...", cmd_eval},
     {"info", "describe a model file", cmd_info},
 };
 

@@ -116,10 +116,14 @@ static int make_attr(const vg_conv_params *p, dnnl_primitive_attr_t *attr, vg_er
     return rc;
 }
 
-/* The sub-pixel forward is NHWC, and so are the backward-data pass that shares its
- * tensors; the backward-weights pass runs fastest in the layout it picks itself. */
+/* Activations are NHWC where batch norm, pooling and the sub-pixel forward meet them:
+ * around transposed convolutions and the spatial training convolutions (the U-Net), where
+ * a blocked layout cost a reorder at every boundary (a third of a U-Net step). 1x1
+ * convolutions (merge, skips) pick their own: they sit at the network's edge, and their
+ * NHWC training kernels sum in an order that moves gradients by ~1e-3 relative.
+ * The backward-weights pass always picks its own layout (plan_backward). */
 static dnnl_format_tag_t act_tag(const vg_conv *op) {
-    return vg_subpixel_applies(&op->p) ? dnnl_nhwc : dnnl_format_tag_any;
+    return (op->p.train && op->p.kh > 1) || vg_subpixel_applies(&op->p) ? dnnl_nhwc : dnnl_format_tag_any;
 }
 
 static int plan_forward(vg_conv *op, vg_error *err) {

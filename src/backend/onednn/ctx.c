@@ -38,7 +38,19 @@ void vg_ctx_free(vg_ctx *ctx) {
     if (!ctx) return;
     if (ctx->stream) dnnl_stream_destroy(ctx->stream);
     if (ctx->engine) dnnl_engine_destroy(ctx->engine);
+    free(ctx->scratch);
     free(ctx);
+}
+
+void *vg_ctx_scratch(vg_ctx *ctx, size_t size) {
+    if (size <= ctx->scratch_size) return ctx->scratch;
+    size = (size + 63) / 64 * 64;
+    void *p = aligned_alloc(64, size);
+    if (!p) return NULL;
+    free(ctx->scratch);
+    ctx->scratch = p;
+    ctx->scratch_size = size;
+    return p;
 }
 
 int vg_prim_create(vg_ctx *ctx, const void *op_desc, const_dnnl_primitive_attr_t attr,

@@ -12,6 +12,8 @@ struct vg_ctx {
     dnnl_stream_t stream;
     int threads;
     dnnl_data_type_t dt; /* activations and weights of operations planned from now on */
+    void *scratch;       /* vg_ctx_scratch's buffer */
+    size_t scratch_size;
 };
 
 struct vg_tensor {
@@ -55,6 +57,10 @@ dnnl_memory_desc_t vg_md4_dt(vg_shape s, dnnl_format_tag_t tag, dnnl_data_type_t
 /* An activation descriptor in the context's compute type. Inside the network that is NHWC
  * (dnnl_nhwc), the layout oneDNN's direct convolution kernels run fastest on. */
 dnnl_memory_desc_t vg_act_md(const vg_ctx *ctx, vg_shape s, dnnl_format_tag_t tag);
+
+/* A buffer of at least size bytes (64-byte aligned) that any operation may use while it
+ * runs and must not keep: valid until the next call. NULL when out of memory. */
+void *vg_ctx_scratch(vg_ctx *ctx, size_t size);
 
 /* Allocates a memory of descriptor md (zero-filled). */
 int vg_mem_create(vg_ctx *ctx, const dnnl_memory_desc_t *md, dnnl_memory_t *out,

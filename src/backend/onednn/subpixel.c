@@ -40,7 +40,10 @@ struct vg_subpixel {
     vg_prim conv[PHASES];      /* phase a * 2 + b, or the packed one */
     dnnl_memory_desc_t user_w[PHASES];
     vg_staged src, w[PHASES], b;
-    dnnl_memory_t out[PHASES]; /* NHWC [N, H, W, oc], packed [N, H, W, 4, oc] */
+    dnnl_memory_t out[PHASES]; /* NHWC [N, H, W, oc], packed [N, H, W, 4, oc]; their data
+                                  lives in the context's scratch while forward runs (the
+                                  interleave consumes it at once, so layers share it) */
+    size_t out_size;           /* bytes of one */
     float *wbuf, *bbuf;        /* one convolution's weights (OIHW) and bias, while set */
 };
 
@@ -73,7 +76,10 @@ static int plan_conv(vg_subpixel *sp, int k, const_dnnl_primitive_attr_t attr, i
                            "sub-pixel convolution descriptor", err);
     vg_prim *c = &sp->conv[k];
     if (!rc) rc = vg_prim_create(sp->ctx, &d, attr, NULL, c, "sub-pixel convolution", err);
-    if (!rc) rc = vg_mem_create(sp->ctx, &dst, &sp->out[k], err);
+    if (!rc)
+        rc = vg_dnnl_check(dnnl_memory_create(&sp->out[k], &dst, sp->ctx->engine, DNNL_MEMORY_NONE),
+                           "sub-pixel output", err);
+    sp->out_size = dnnl_memory_desc_get_size(&dst);
     if (!rc) sp->w[k].md = *vg_prim_md(c, dnnl_query_weights_md);
     return rc;
 }
@@ -178,6 +184,10 @@ int vg_subpixel_forward(vg_subpixel *sp, const vg_tensor *src, vg_tensor *dst,
     if (!sp->w[0].mem) return vg_fail(err, VG_ERR_ARG, "convolution weights were never set");
     dnnl_memory_t s;
     int rc = vg_stage(sp->ctx, &sp->src, src, &s, err);
+    char *scratch = rc ? NULL : vg_ctx_scratch(sp->ctx, (size_t)sp->nconv * sp->out_size);
+    if (!rc && !scratch) return vg_fail(err, VG_ERR_NOMEM, "out of memory for a transposed convolution");
+    for (int k = 0; k < sp->nconv && !rc; k++)
+        dnnl_memory_set_data_handle(sp->out[k], scratch + (size_t)k * sp->out_size);
     for (int k = 0; k < sp->nconv && !rc; k++) {
         dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, sp->w[k].mem},
                                    {DNNL_ARG_DST, sp->out[k]}, {DNNL_ARG_BIAS, sp->b.mem}};

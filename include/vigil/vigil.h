@@ -75,6 +75,12 @@ int vg_model_set_meta(vg_model *m, const char *section, const char *json, vg_err
 /* A section as JSON text (free with free()), or NULL when absent. */
 char *vg_model_get_meta(const vg_model *m, const char *section);
 
+/* Inference (predictions, streams, encodings) planned from now on computes in bfloat16
+ * with float32 accumulation: about 2x faster on CPUs with AVX512_BF16; predictions within
+ * 1% (relative L2) of float32 on the test fixtures. Default off; not stored in the model
+ * file. VG_ERR_UNSUPPORTED on other CPUs. */
+int vg_model_set_bf16(vg_model *m, int on, vg_error *err);
+
 /* What a model was built with; strings are static. */
 typedef struct vg_model_info {
     const char *encoder, *variant;

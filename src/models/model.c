@@ -105,6 +105,8 @@ void vg_model_free(vg_model *m) {
     vg_encoder_free(m->enc_rt);
     vg_net_free(&m->net_rt);
     vg_tensor_free(m->frames_rt);
+    vg_encoder_free(m->enc_cache);
+    vg_tensor_free(m->enc_cache_in);
     store_free(&m->enc);
     free(m->params);
     free(m->sections);
@@ -324,7 +326,29 @@ int vg_model_load(const char *path, int threads, vg_model **out, vg_error *err) 
 int vg_model_plan_encoder(vg_model *m, int n, vg_encoder **out, vg_error *err) {
     vg_weights w = vg_model_encoder_weights(m);
     vg_shape s = {n, 3, m->cfg.height, m->cfg.width};
-    return vg_encoder_create(m->ctx, m->cfg.encoder, &w, s, out, err);
+    int rc = vg_ctx_set_precision(m->ctx, m->bf16 ? VG_PRECISION_BF16 : VG_PRECISION_FP32, err);
+    if (!rc) rc = vg_encoder_create(m->ctx, m->cfg.encoder, &w, s, out, err);
+    vg_ctx_set_precision(m->ctx, VG_PRECISION_FP32, NULL);
+    return rc;
+}
+
+int vg_model_set_bf16(vg_model *m, int on, vg_error *err) {
+    if (on) {
+        /* refuse now rather than at the first plan */
+        int rc = vg_ctx_set_precision(m->ctx, VG_PRECISION_BF16, err);
+        vg_ctx_set_precision(m->ctx, VG_PRECISION_FP32, NULL);
+        if (rc) return rc;
+    }
+    if (m->bf16 != !!on) {
+        /* plans made in the other precision go; the next use makes new ones */
+        vg_encoder_free(m->enc_rt), vg_encoder_free(m->enc_cache);
+        vg_tensor_free(m->frames_rt), vg_tensor_free(m->enc_cache_in);
+        vg_net_free(&m->net_rt);
+        m->enc_rt = m->enc_cache = NULL, m->frames_rt = m->enc_cache_in = NULL;
+        m->rt_batch = m->enc_cache_n = 0;
+    }
+    m->bf16 = !!on;
+    return VG_OK;
 }
 
 /* Copies frame t of sequence b's taps (encoder batch index b*T + t) into the head inputs. */
@@ -358,8 +382,10 @@ static int plan_inference(vg_model *m, int batch, vg_error *err) {
     vg_encoder_free(m->enc_rt);
     vg_net_free(&m->net_rt);
     vg_tensor_free(m->frames_rt);
+    vg_encoder_free(m->enc_cache);
+    vg_tensor_free(m->enc_cache_in);
     m->enc_rt = NULL, m->frames_rt = NULL;
-    int n = batch * m->cfg.frames, rc = vg_net_create(m, batch, 0, &m->net_rt, err);
+    int n = batch * m->cfg.frames, rc = vg_net_create(m, batch, 0, m->bf16, &m->net_rt, err);
     if (!rc && !vg_model_is_unet(m)) {
         rc = vg_model_plan_encoder(m, n, &m->enc_rt, err);
         if (!rc)

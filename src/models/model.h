@@ -15,7 +15,8 @@ typedef struct vg_net {
     vg_unet *unet;
 } vg_net;
 
-int vg_net_create(const vg_model *m, int batch, int train, vg_net *out, vg_error *err);
+int vg_net_create(const vg_model *m, int batch, int train, int bf16, vg_net *out,
+                  vg_error *err);
 void vg_net_free(vg_net *n); /* frees what create made; accepts a zeroed record */
 
 /* Input k, filled with feature block k of vg_model_feature_sizes: 0 the stride-32 maps
@@ -54,6 +55,12 @@ struct vg_model {
     vg_tensor *frames_rt;    /* encoder input */
     int rt_batch;
     int params_dirty;        /* params changed since net_rt last saw them */
+    int bf16;                /* inference plans compute in bfloat16 */
+    /* vg_model_encode's plan, kept for the batch size of its last call: filling a feature
+     * cache calls it thousands of times, and planning costs more than encoding */
+    vg_encoder *enc_cache;
+    vg_tensor *enc_cache_in;
+    int enc_cache_n;
 };
 
 static inline int vg_model_is_unet(const vg_model *m) {

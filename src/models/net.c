@@ -1,10 +1,17 @@
 /* net.c - a model's trainable network: the predictor head or the U-Net (see model.h). */
 #include "models/model.h"
 
-int vg_net_create(const vg_model *m, int batch, int train, vg_net *out, vg_error *err) {
+int vg_net_create(const vg_model *m, int batch, int train, int bf16, vg_net *out,
+                  vg_error *err) {
     *out = (vg_net){0};
-    if (vg_model_is_unet(m)) return vg_unet_create(m->ctx, &m->cfg, batch, train, &out->unet, err);
-    return vg_head_create(m->ctx, &m->cfg, batch, train, &out->head, err);
+    /* the precision is a planning-time setting of the context: only this network gets it */
+    int rc = vg_ctx_set_precision(m->ctx, bf16 ? VG_PRECISION_BF16 : VG_PRECISION_FP32, err);
+    if (!rc && vg_model_is_unet(m))
+        rc = vg_unet_create(m->ctx, &m->cfg, batch, train, &out->unet, err);
+    else if (!rc)
+        rc = vg_head_create(m->ctx, &m->cfg, batch, train, &out->head, err);
+    vg_ctx_set_precision(m->ctx, VG_PRECISION_FP32, NULL);
+    return rc;
 }
 
 void vg_net_free(vg_net *n) {

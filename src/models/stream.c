@@ -35,7 +35,7 @@ int vg_stream_create(vg_model *m, vg_stream **out, vg_error *err) {
         return vg_fail(err, VG_ERR_NOMEM, "out of memory for a stream");
     }
     s->m = m;
-    int rc = vg_net_create(m, 1, 0, &s->net, err);
+    int rc = vg_net_create(m, 1, 0, m->bf16, &s->net, err);
     if (!rc) rc = vg_net_set_params(&s->net, m->params, err);
     if (!rc && !vg_model_is_unet(m)) {
         rc = vg_model_plan_encoder(m, 1, &s->enc, err);

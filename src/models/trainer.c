@@ -38,9 +38,7 @@ int vg_trainer_create(vg_model *m, const vg_train_params *p, vg_trainer **out,
     t->p = *p;
     size_t n = m->table.trainable, img = (size_t)p->batch * 3 * m->cfg.height * m->cfg.width;
     /* the precision is a planning-time setting of the context: only this network gets it */
-    int rc = vg_ctx_set_precision(m->ctx, p->bf16 ? VG_PRECISION_BF16 : VG_PRECISION_FP32, err);
-    if (!rc) rc = vg_net_create(m, p->batch, 1, &t->net, err);
-    vg_ctx_set_precision(m->ctx, VG_PRECISION_FP32, NULL);
+    int rc = vg_net_create(m, p->batch, 1, p->bf16, &t->net, err);
     if (!rc) {
         t->grads = calloc(n, sizeof *t->grads);
         t->adam_m = calloc(n, sizeof *t->adam_m);
@@ -126,19 +124,23 @@ int vg_model_encode(vg_model *m, const float *frames, int n, float *f32, float *
         if (f32) memcpy(f32, frames, (size_t)n * 3 * m->cfg.height * m->cfg.width * sizeof *f32);
         return VG_OK;
     }
-    vg_encoder *enc = NULL;
-    vg_tensor *in = NULL;
-    int rc = vg_model_plan_encoder(m, n, &enc, err);
-    if (!rc) rc = vg_tensor_create(m->ctx, (vg_shape){n, 3, m->cfg.height, m->cfg.width}, &in,
-                                   err);
-    if (!rc) rc = vg_tensor_write(in, frames, err);
-    if (!rc) rc = vg_encoder_forward(enc, in, err);
+    int rc = VG_OK;
+    if (m->enc_cache_n != n) {
+        vg_encoder_free(m->enc_cache);
+        vg_tensor_free(m->enc_cache_in);
+        m->enc_cache = NULL, m->enc_cache_in = NULL, m->enc_cache_n = 0;
+        rc = vg_model_plan_encoder(m, n, &m->enc_cache, err);
+        if (!rc)
+            rc = vg_tensor_create(m->ctx, (vg_shape){n, 3, m->cfg.height, m->cfg.width},
+                                  &m->enc_cache_in, err);
+        if (!rc) m->enc_cache_n = n;
+    }
+    if (!rc) rc = vg_tensor_write(m->enc_cache_in, frames, err);
+    if (!rc) rc = vg_encoder_forward(m->enc_cache, m->enc_cache_in, err);
     float *out[3] = {f32, f16, f8};
     static const int strides[3] = {32, 16, 8};
     for (int k = 0; k < 3 && !rc; k++)
-        if (out[k]) rc = vg_tensor_read(vg_encoder_tap(enc, strides[k]), out[k], err);
-    vg_tensor_free(in);
-    vg_encoder_free(enc);
+        if (out[k]) rc = vg_tensor_read(vg_encoder_tap(m->enc_cache, strides[k]), out[k], err);
     return rc;
 }
 

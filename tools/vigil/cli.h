@@ -36,6 +36,7 @@ typedef struct cli_progress {
     int tty, drawn;
     double t0, last, stage_t0;
     long long stage_done;
+    int epoch;
     char stage[16];
 } cli_progress;
 

@@ -19,7 +19,7 @@
 typedef struct eval_opts {
     const char *model, *labels, *out;
     const char *sources[MAX_SOURCES];
-    int n_sources, patch, smooth, threads;
+    int n_sources, patch, smooth, threads, bf16;
 } eval_opts;
 
 typedef struct frames {
@@ -38,6 +38,7 @@ static void help(FILE *f) {
             "  --smooth N        causal moving average of the scores (default 1: none)\n"
             "  --patch N         patch score window (default %d)\n"
             "  -o FILE           per-frame CSV: clip, frame, label, psnr, patch\n"
+            "  --bf16            score in bfloat16 (AVX512_BF16 CPUs; about 2x faster)\n"
             "  --threads N\n",
             VG_PATCH_DEFAULT);
 }
@@ -51,6 +52,10 @@ static int parse(int argc, char **argv, eval_opts *o) {
         long n = 0;
         int ok = 1;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(stdout), -1;
+        if (!strcmp(a, "--bf16")) {
+            o->bf16 = 1;
+            continue;
+        }
         if (a[0] != '-' || !a[1]) {
             if (o->n_sources == MAX_SOURCES) return fprintf(stderr, "vigil: eval: too many sources\n"), 2;
             o->sources[o->n_sources++] = a;
@@ -165,7 +170,7 @@ static void per_clip_minmax(const frames *f, const double *in, double *out) {
     }
 }
 
-static int report(const frames *f, int clips, vg_error *err) {
+static int report(const frames *f, int clips, double secs, vg_error *err) {
     double *neg = malloc((size_t)f->n * sizeof *neg), *norm = malloc((size_t)f->n * sizeof *norm);
     if (!neg || !norm) {
         free(neg), free(norm);
@@ -189,6 +194,7 @@ static int report(const frames *f, int clips, vg_error *err) {
            "for comparison with papers only)");
     printf("  %-8s %-8.4f %.4f\n", "psnr", auc[0], auc[2]);
     printf("  %-8s %-8.4f %.4f\n", "patch", auc[1], auc[3]);
+    printf("scoring: %.1f s, %.1f frames/s (decode included)\n", secs, (double)f->n / secs);
     return VG_OK;
 }
 
@@ -196,7 +202,9 @@ static int run(eval_run *r, vg_error *err) {
     const eval_opts *o = r->o;
     int rc = vg_labels_load(o->labels, &r->labels, err);
     if (!rc) rc = vg_model_load(o->model, o->threads, &r->m, err);
+    if (!rc && o->bf16) rc = vg_model_set_bf16(r->m, 1, err);
     if (!rc) rc = vg_scorer_create(r->m, o->patch, &r->sc, err);
+    double t0 = cli_now();
     for (int s = 0; s < o->n_sources && !rc; s++) {
         char **clips = NULL;
         int n = 0;
@@ -204,7 +212,7 @@ static int run(eval_run *r, vg_error *err) {
         for (int c = 0; c < n && !rc; c++) rc = eval_clip(r, clips[c], err);
         if (clips) vg_clips_free(clips, n);
     }
-    return rc ? rc : report(&r->f, r->clips, err);
+    return rc ? rc : report(&r->f, r->clips, cli_now() - t0, err);
 }
 
 int cmd_eval(int argc, char **argv) {

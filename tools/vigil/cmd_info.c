@@ -1,5 +1,6 @@
 /* cmd_info.c - `vigil info MODEL`: what a model file holds. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,16 +12,23 @@ int cmd_info(int argc, char **argv) {
     }
     vg_model *m = NULL;
     vg_error err = {0};
-    if (vg_model_load(argv[1], 1, &m, &err)) {
-        fprintf(stderr, "vigil: %s\n", err.msg);
-        return 1;
-    }
+    if (vg_model_load(argv[1], 1, &m, &err)) return cli_fail("info", &err);
     vg_model_info i = vg_model_describe(m);
-    printf("model      %s\nencoder    %s (frozen, %lld parameters)\nvariant    %s\n"
-           "frames     %d\ninput      %dx%d\nmean       %.3f %.3f %.3f\nstd        %.3f %.3f %.3f\n"
-           "trainable  %lld parameters\n",
-           argv[1], i.encoder, i.frozen_params, i.variant, i.frames, i.width, i.height,
-           i.mean[0], i.mean[1], i.mean[2], i.std[0], i.std[1], i.std[2], i.trainable_params);
+    printf("model      %s\n", argv[1]);
+    if (i.frozen_params)
+        printf("encoder    %s (frozen, %lld parameters)\n", i.encoder, i.frozen_params);
+    else
+        printf("encoder    %s (trained from scratch)\n", i.encoder);
+    printf("variant    %s\nframes     %d\ninput      %dx%d (WxH)\nmean       %.3f %.3f %.3f\n"
+           "std        %.3f %.3f %.3f\ntrainable  %lld parameters\n",
+           i.variant, i.frames, i.width, i.height, i.mean[0], i.mean[1], i.mean[2], i.std[0],
+           i.std[1], i.std[2], i.trainable_params);
+    static const char *const sections[] = {"training", "validation", "calibration"};
+    for (size_t k = 0; k < sizeof sections / sizeof *sections; k++) {
+        char *s = vg_model_get_meta(m, sections[k]);
+        if (s) printf("%-10s %s\n", sections[k], s);
+        free(s);
+    }
     vg_model_free(m);
     return 0;
 }

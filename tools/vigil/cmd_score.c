@@ -17,7 +17,7 @@
 
 typedef struct score_opts {
     const char *model, *source, *out, *heatmaps, *timeline;
-    int smooth, patch, threads, jsonl, roi[4], has_roi;
+    int smooth, patch, threads, jsonl, roi[4], has_roi, bf16;
 } score_opts;
 
 static void help(FILE *f) {
@@ -32,6 +32,7 @@ static void help(FILE *f) {
             "  --timeline FILE   write an SVG plot of PSNR over time with the normal band\n"
             "  --roi x,y,w,h     crop (default: the ROI the model was trained with)\n"
             "  --threads N       (default: all cores)\n"
+            "  --bf16            score in bfloat16 (AVX512_BF16 CPUs; about 2x faster)\n"
             "Columns: frame, pts (s), psnr (dB), mse, patch, psnr_smooth, patch_smooth.\n",
             VG_PATCH_DEFAULT);
 }
@@ -45,6 +46,10 @@ static int parse(int argc, char **argv, score_opts *o) {
         long n = 0;
         int ok = 1;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(stdout), -1;
+        if (!strcmp(a, "--bf16")) {
+            o->bf16 = 1;
+            continue;
+        }
         if (a[0] != '-' || !a[1]) {
             if (o->source) return fprintf(stderr, "vigil: score: one SOURCE at a time\n"), 2;
             o->source = a;
@@ -193,6 +198,7 @@ static int score_frame(scoring *st, const vg_frame *fr, vg_error *err) {
 static int run(scoring *st, vg_error *err) {
     const score_opts *o = st->o;
     int rc = vg_model_load(o->model, o->threads, &st->m, err);
+    if (!rc && o->bf16) rc = vg_model_set_bf16(st->m, 1, err);
     vg_source_params sp = rc ? vg_source_default_params() : source_params(st->m, o);
     if (!rc) rc = vg_source_open(o->source, &sp, &st->src, err);
     if (!rc) rc = vg_scorer_create(st->m, o->patch, &st->sc, err);

@@ -109,7 +109,7 @@ static void boxes(const demo_scene *s, const layout *l, int f, unsigned char *rg
         float size = l->W * (0.11f + 0.03f * hash01(s->seed, 11, (uint64_t)k, 0));
         float tone = hash01(s->seed, 13, (uint64_t)k, 0);
         float c[3] = {150.f + 40.f * tone, 110.f + 30.f * tone, 60.f + 20.f * tone};
-        if (k == fallen_k) {
+        if (fall && k == fallen_k) {
             if (f > fall->last) continue; /* taken away after the event */
             /* slides down over 6 frames, then lies flat on the floor */
             float t = fminf((float)(f - fall->first) / 6.f, 1.f);

@@ -60,11 +60,12 @@ static double remaining(const vg_progress *p) {
 int cli_progress_cb(const vg_progress *v, void *user) {
     cli_progress *p = user;
     double now = cli_now();
-    if (strcmp(p->stage, v->stage) || v->done < p->stage_done) {
+    if (strcmp(p->stage, v->stage) || v->epoch != p->epoch || v->done < p->stage_done) {
         if (p->tty && p->drawn) fputc('\n', stderr);
         snprintf(p->stage, sizeof p->stage, "%s", v->stage);
         p->stage_t0 = now;
         p->stage_done = v->done;
+        p->epoch = v->epoch;
         p->drawn = 0;
     }
     int last = v->total > 0 && v->done >= v->total;

@@ -250,8 +250,9 @@ static void report(const demo_opts *o, const outcome *out, double thr, double se
         snprintf(frames, sizeof frames, "%d-%d", ev->first, ev->last);
         if (out->first_hit[e] >= 0) {
             caught++;
-            printf("  %-16s %-11s caught, %d frames after it began\n", demo_anomaly_name(ev->kind),
-                   frames, out->first_hit[e] - ev->first);
+            int late = out->first_hit[e] - ev->first;
+            printf("  %-16s %-11s caught, %d frame%s after it began\n",
+                   demo_anomaly_name(ev->kind), frames, late, late == 1 ? "" : "s");
         } else {
             printf("  %-16s %-11s missed\n", demo_anomaly_name(ev->kind), frames);
         }

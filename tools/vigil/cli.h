@@ -3,6 +3,8 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+#include <stdio.h>
+
 #include "vigil/vigil.h"
 
 int cmd_bench(int argc, char **argv);
@@ -16,12 +18,33 @@ int cmd_eval(int argc, char **argv);
  * on failure. */
 int cli_int(const char *option, const char *value, long lo, long hi, long *out);
 
+/* How a command reads its arguments: cli_parse walks them and hands each to the command.
+ * flag: a valueless option, 1 when it was one (may be NULL). positional: an argument not
+ * starting with '-', 1 when taken, 0 after printing why not (NULL: none taken). option:
+ * NAME VALUE, 1 when taken, 0 after printing what is wrong with VALUE, -1 when NAME is
+ * unknown. */
+typedef struct cli_parser {
+    const char *cmd;
+    void (*help)(FILE *f);
+    int (*flag)(void *opts, const char *arg);
+    int (*positional)(void *opts, const char *arg);
+    int (*option)(void *opts, const char *name, const char *value);
+} cli_parser;
+
+/* Returns 0, 2 after printing a usage error, -1 after printing --help. */
+int cli_parse(const cli_parser *p, void *opts, int argc, char **argv);
+
 /* Parses a real option value in [lo, hi] (same conventions). */
 int cli_double(const char *option, const char *value, double lo, double hi, double *out);
 
 /* "WxH" (sizes) and "x,y,w,h" (regions); same conventions. */
 int cli_size(const char *option, const char *value, int *w, int *h);
 int cli_roi(const char *option, const char *value, int roi[4]);
+
+/* The number at path (keys, depth of them) inside metadata section of m, e.g.
+ * {"psnr", "percentiles", "0.5"} in "validation"; 0 when absent. */
+int cli_meta_number(const vg_model *m, const char *section, const char *const *path,
+                    int depth, double *out);
 
 /* Fills err as the library does, for failures found by the CLI itself; returns code. */
 int cli_set_error(vg_error *err, int code, const char *fmt, ...)

@@ -5,7 +5,6 @@
  * learns the normal score range from the held-out clip, scores the test clip and reports
  * which anomalies were caught and how many frames were false alarms. Heat maps of the
  * flagged frames and a score timeline show the result. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,38 +38,38 @@ static void help(FILE *f) {
             "sequences, bf16 where the CPU has AVX512_BF16 (--fp32: never).\n");
 }
 
+static int on_flag(void *opts, const char *a) {
+    if (strcmp(a, "--fp32")) return 0;
+    ((demo_opts *)opts)->fp32 = 1;
+    return 1;
+}
+
+static int on_option(void *opts, const char *a, const char *v) {
+    demo_opts *o = opts;
+    long n = 0;
+    int ok = 1;
+    if (!strcmp(a, "--out")) o->dir = v;
+    else if (!strcmp(a, "--size")) ok = cli_size(a, v, &o->model.width, &o->model.height);
+    else if (!strcmp(a, "--epochs")) ok = cli_int(a, v, 1, 1000, &n), o->sched.epochs = (int)n;
+    else if (!strcmp(a, "--seqs-per-epoch"))
+        ok = cli_int(a, v, 1, 1000000, &n), o->sched.seqs_per_epoch = (int)n;
+    else if (!strcmp(a, "--encoder")) o->model.encoder = v;
+    else if (!strcmp(a, "--weights")) o->model.encoder_weights = v;
+    else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->model.threads = (int)n;
+    else return -1;
+    return ok;
+}
+
 static int parse(int argc, char **argv, demo_opts *o) {
-    o->dir = "vigil-demo";
-    o->model = vg_model_default_params();
+    *o = (demo_opts){.dir = "vigil-demo", .model = vg_model_default_params(),
+                     .sched = vg_schedule_default()};
     o->model.encoder = "unet";
     o->model.width = o->model.height = 128;
-    o->sched = vg_schedule_default();
     o->sched.epochs = 5;
     o->sched.seqs_per_epoch = 800;
     o->sched.train.batch = 16;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n = 0;
-        int ok = 1;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(stdout), -1;
-        if (!strcmp(a, "--fp32")) {
-            o->fp32 = 1;
-            continue;
-        }
-        if (!v) return fprintf(stderr, "vigil: demo: %s needs a value (see --help)\n", a), 2;
-        if (!strcmp(a, "--out")) o->dir = v;
-        else if (!strcmp(a, "--size")) ok = cli_size(a, v, &o->model.width, &o->model.height);
-        else if (!strcmp(a, "--epochs")) ok = cli_int(a, v, 1, 1000, &n), o->sched.epochs = (int)n;
-        else if (!strcmp(a, "--seqs-per-epoch"))
-            ok = cli_int(a, v, 1, 1000000, &n), o->sched.seqs_per_epoch = (int)n;
-        else if (!strcmp(a, "--encoder")) o->model.encoder = v;
-        else if (!strcmp(a, "--weights")) o->model.encoder_weights = v;
-        else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->model.threads = (int)n;
-        else return fprintf(stderr, "vigil: demo: unknown option '%s' (see --help)\n", a), 2;
-        if (!ok) return 2;
-        i++;
-    }
-    return 0;
+    static const cli_parser parser = {"demo", help, on_flag, NULL, on_option};
+    return cli_parse(&parser, o, argc, argv);
 }
 
 /* ---- footage ------------------------------------------------------------------------- */
@@ -167,12 +166,9 @@ static int train(const demo_opts *o, vg_model **m, cli_progress *bar, vg_error *
 /* The decision threshold: the largest patch score of the held-out normal clip, so that
  * normal footage like it raises no alarm. */
 static double threshold(const vg_model *m) {
-    char *vj = vg_model_get_meta(m, "validation");
-    cJSON *v = cJSON_Parse(vj);
-    const cJSON *mx = cJSON_GetObjectItem(cJSON_GetObjectItem(v, "patch_score"), "max");
-    double t = cJSON_IsNumber(mx) ? mx->valuedouble : 0;
-    cJSON_Delete(v);
-    free(vj);
+    static const char *const path[] = {"patch_score", "max"};
+    double t = 0;
+    cli_meta_number(m, "validation", path, 2, &t);
     return t;
 }
 

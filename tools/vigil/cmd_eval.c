@@ -43,35 +43,40 @@ static void help(FILE *f) {
             VG_PATCH_DEFAULT);
 }
 
+static int on_flag(void *opts, const char *a) {
+    if (strcmp(a, "--bf16")) return 0;
+    ((eval_opts *)opts)->bf16 = 1;
+    return 1;
+}
+
+static int on_source(void *opts, const char *a) {
+    eval_opts *o = opts;
+    if (o->n_sources == MAX_SOURCES) return fprintf(stderr, "vigil: eval: too many sources\n"), 0;
+    o->sources[o->n_sources++] = a;
+    return 1;
+}
+
+static int on_option(void *opts, const char *a, const char *v) {
+    eval_opts *o = opts;
+    long n = 0;
+    int ok = 1;
+    if (!strcmp(a, "-m")) o->model = v;
+    else if (!strcmp(a, "--labels")) o->labels = v;
+    else if (!strcmp(a, "-o")) o->out = v;
+    else if (!strcmp(a, "--patch")) ok = cli_int(a, v, 1, 4096, &n), o->patch = (int)n;
+    else if (!strcmp(a, "--smooth")) ok = cli_int(a, v, 1, 10000, &n), o->smooth = (int)n;
+    else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->threads = (int)n;
+    else return -1;
+    return ok;
+}
+
 static int parse(int argc, char **argv, eval_opts *o) {
     memset(o, 0, sizeof *o);
     o->patch = VG_PATCH_DEFAULT;
     o->smooth = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n = 0;
-        int ok = 1;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(stdout), -1;
-        if (!strcmp(a, "--bf16")) {
-            o->bf16 = 1;
-            continue;
-        }
-        if (a[0] != '-' || !a[1]) {
-            if (o->n_sources == MAX_SOURCES) return fprintf(stderr, "vigil: eval: too many sources\n"), 2;
-            o->sources[o->n_sources++] = a;
-            continue;
-        }
-        if (!v) return fprintf(stderr, "vigil: eval: %s needs a value (see --help)\n", a), 2;
-        if (!strcmp(a, "-m")) o->model = v;
-        else if (!strcmp(a, "--labels")) o->labels = v;
-        else if (!strcmp(a, "-o")) o->out = v;
-        else if (!strcmp(a, "--patch")) ok = cli_int(a, v, 1, 4096, &n), o->patch = (int)n;
-        else if (!strcmp(a, "--smooth")) ok = cli_int(a, v, 1, 10000, &n), o->smooth = (int)n;
-        else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->threads = (int)n;
-        else return fprintf(stderr, "vigil: eval: unknown option '%s' (see --help)\n", a), 2;
-        if (!ok) return 2;
-        i++;
-    }
+    static const cli_parser parser = {"eval", help, on_flag, on_source, on_option};
+    int rc = cli_parse(&parser, o, argc, argv);
+    if (rc) return rc;
     if (!o->model || !o->labels)
         return fprintf(stderr, "vigil: eval: -m MODEL and --labels FILE are required\n"), 2;
     if (!o->n_sources) return fprintf(stderr, "vigil: eval: no footage given\n"), 2;

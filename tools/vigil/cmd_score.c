@@ -37,37 +37,40 @@ static void help(FILE *f) {
             VG_PATCH_DEFAULT);
 }
 
+static int on_flag(void *opts, const char *a) {
+    if (strcmp(a, "--bf16")) return 0;
+    ((score_opts *)opts)->bf16 = 1;
+    return 1;
+}
+
+static int on_source(void *opts, const char *a) {
+    score_opts *o = opts;
+    if (o->source) return fprintf(stderr, "vigil: score: one SOURCE at a time\n"), 0;
+    o->source = a;
+    return 1;
+}
+
+static int on_option(void *opts, const char *a, const char *v) {
+    score_opts *o = opts;
+    long n = 0;
+    int ok = 1;
+    if (!strcmp(a, "-m")) o->model = v;
+    else if (!strcmp(a, "-o")) o->out = v;
+    else if (!strcmp(a, "--heatmaps")) o->heatmaps = v;
+    else if (!strcmp(a, "--timeline")) o->timeline = v;
+    else if (!strcmp(a, "--smooth")) ok = cli_int(a, v, 1, 10000, &n), o->smooth = (int)n;
+    else if (!strcmp(a, "--patch")) ok = cli_int(a, v, 1, 4096, &n), o->patch = (int)n;
+    else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->threads = (int)n;
+    else if (!strcmp(a, "--roi")) ok = cli_roi(a, v, o->roi), o->has_roi = 1;
+    else return -1;
+    return ok;
+}
+
 static int parse(int argc, char **argv, score_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->smooth = 1;
-    o->patch = VG_PATCH_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n = 0;
-        int ok = 1;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(stdout), -1;
-        if (!strcmp(a, "--bf16")) {
-            o->bf16 = 1;
-            continue;
-        }
-        if (a[0] != '-' || !a[1]) {
-            if (o->source) return fprintf(stderr, "vigil: score: one SOURCE at a time\n"), 2;
-            o->source = a;
-            continue;
-        }
-        if (!v) return fprintf(stderr, "vigil: score: %s needs a value (see --help)\n", a), 2;
-        if (!strcmp(a, "-m")) o->model = v;
-        else if (!strcmp(a, "-o")) o->out = v;
-        else if (!strcmp(a, "--heatmaps")) o->heatmaps = v;
-        else if (!strcmp(a, "--timeline")) o->timeline = v;
-        else if (!strcmp(a, "--smooth")) ok = cli_int(a, v, 1, 10000, &n), o->smooth = (int)n;
-        else if (!strcmp(a, "--patch")) ok = cli_int(a, v, 1, 4096, &n), o->patch = (int)n;
-        else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->threads = (int)n;
-        else if (!strcmp(a, "--roi")) ok = cli_roi(a, v, o->roi), o->has_roi = 1;
-        else return fprintf(stderr, "vigil: score: unknown option '%s' (see --help)\n", a), 2;
-        if (!ok) return 2;
-        i++;
-    }
+    *o = (score_opts){.smooth = 1, .patch = VG_PATCH_DEFAULT};
+    static const cli_parser parser = {"score", help, on_flag, on_source, on_option};
+    int rc = cli_parse(&parser, o, argc, argv);
+    if (rc) return rc;
     if (!o->model) return fprintf(stderr, "vigil: score: -m MODEL is required\n"), 2;
     if (!o->source) return fprintf(stderr, "vigil: score: no SOURCE given\n"), 2;
     const char *dot = o->out ? strrchr(o->out, '.') : NULL;
@@ -146,17 +149,10 @@ static void write_row(FILE *f, const score_opts *o, const vg_frame *fr, const vg
 
 /* The validation band of PSNR (0.5th .. 99.5th percentile) from the model, if any. */
 static int psnr_band(const vg_model *m, double *lo, double *hi) {
-    char *vj = vg_model_get_meta(m, "validation");
-    cJSON *v = cJSON_Parse(vj);
-    const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "psnr"),
-                                                             "percentiles"), "0.5");
-    const cJSON *q = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "psnr"),
-                                                             "percentiles"), "99.5");
-    int ok = cJSON_IsNumber(p) && cJSON_IsNumber(q);
-    if (ok) *lo = p->valuedouble, *hi = q->valuedouble;
-    cJSON_Delete(v);
-    free(vj);
-    return ok;
+    static const char *const p_lo[] = {"psnr", "percentiles", "0.5"};
+    static const char *const p_hi[] = {"psnr", "percentiles", "99.5"};
+    return cli_meta_number(m, "validation", p_lo, 3, lo) &&
+           cli_meta_number(m, "validation", p_hi, 3, hi);
 }
 
 static int write_timeline(const score_opts *o, const vg_model *m, const series *s,

@@ -61,8 +61,24 @@ static int parse_enum(const char *opt, const char *v, const char *const *names, 
     return 0;
 }
 
-/* Options taking a value; returns 0 on a bad value, -1 for an unknown option. */
-static int parse_valued(train_opts *o, const char *a, const char *v) {
+static int on_flag(void *opts, const char *a) {
+    train_opts *o = opts;
+    if (!strcmp(a, "--bf16")) o->sched.train.bf16 = 1;
+    else if (!strcmp(a, "--resume")) o->sched.resume = 1;
+    else return 0;
+    return 1;
+}
+
+static int on_source(void *opts, const char *a) {
+    train_opts *o = opts;
+    if (o->n_sources == MAX_SOURCES) return fprintf(stderr, "vigil: train: too many sources\n"), 0;
+    o->sources[o->n_sources++] = a;
+    return 1;
+}
+
+/* Options taking a value (cli_parser.option). */
+static int on_option(void *opts, const char *a, const char *v) {
+    train_opts *o = opts;
     static const char *const fits[] = {"stretch", "crop", "pad"};
     static const char *const augs[] = {"none", "general", "lighting"};
     long n = 0;
@@ -75,7 +91,8 @@ static int parse_valued(train_opts *o, const char *a, const char *v) {
     else if (!strcmp(a, "--size")) ok = cli_size(a, v, &o->model.width, &o->model.height);
     else if (!strcmp(a, "--roi")) {
         int r[4];
-        if ((ok = cli_roi(a, v, r))) o->src.roi_x = r[0], o->src.roi_y = r[1], o->src.roi_w = r[2], o->src.roi_h = r[3];
+        if ((ok = cli_roi(a, v, r)))
+            o->src.roi_x = r[0], o->src.roi_y = r[1], o->src.roi_w = r[2], o->src.roi_h = r[3];
     }
     else if (!strcmp(a, "--fit")) ok = parse_enum(a, v, fits, 3, &e), o->src.fit = (vg_fit)e;
     else if (!strcmp(a, "--aug")) ok = parse_enum(a, v, augs, 3, &e), o->sched.aug = (vg_aug)e;
@@ -84,7 +101,8 @@ static int parse_valued(train_opts *o, const char *a, const char *v) {
         ok = cli_int(a, v, 1, 100000000, &n), o->sched.seqs_per_epoch = (int)n;
     else if (!strcmp(a, "--batch")) ok = cli_int(a, v, 1, 4096, &n), o->sched.train.batch = (int)n;
     else if (!strcmp(a, "--lr")) ok = cli_double(a, v, 1e-9, 1, &o->sched.train.lr);
-    else if (!strcmp(a, "--seed")) ok = cli_int(a, v, 0, 2147483647, &n), o->sched.train.seed = o->model.seed = (unsigned long long)n;
+    else if (!strcmp(a, "--seed"))
+        ok = cli_int(a, v, 0, 2147483647, &n), o->sched.train.seed = o->model.seed = (unsigned long long)n;
     else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->model.threads = (int)n;
     else if (!strcmp(a, "--val")) {
         if (o->n_val == MAX_SOURCES) return fprintf(stderr, "vigil: train: too many --val\n"), 0;
@@ -101,24 +119,9 @@ static int parse(int argc, char **argv, train_opts *o) {
     o->src = vg_source_default_params();
     o->sched = vg_schedule_default();
     o->patch = VG_PATCH_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(stdout), -1;
-        if (!strcmp(a, "--bf16")) o->sched.train.bf16 = 1;
-        else if (!strcmp(a, "--resume")) o->sched.resume = 1;
-        else if (a[0] != '-' || !a[1]) {
-            if (o->n_sources == MAX_SOURCES) return fprintf(stderr, "vigil: train: too many sources\n"), 2;
-            o->sources[o->n_sources++] = a;
-        } else {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "vigil: train: %s needs a value (see --help)\n", a);
-                return 2;
-            }
-            int r = parse_valued(o, a, argv[++i]);
-            if (r < 0) fprintf(stderr, "vigil: train: unknown option '%s' (see --help)\n", a);
-            if (r <= 0) return 2;
-        }
-    }
+    static const cli_parser parser = {"train", help, on_flag, on_source, on_option};
+    int rc = cli_parse(&parser, o, argc, argv);
+    if (rc) return rc;
     if (!o->out) return fprintf(stderr, "vigil: train: -o MODEL is required\n"), 2;
     if (!o->n_sources) return fprintf(stderr, "vigil: train: no footage given\n"), 2;
     if (!o->model.encoder) o->model.encoder = o->model.encoder_weights ? "resnet18" : "unet";

@@ -1,4 +1,5 @@
 /* main.c - the vigil command: dispatches to one cmd_<verb>.c per command. */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,28 @@ int cli_int(const char *option, const char *value, long lo, long hi, long *out) 
     }
     *out = v;
     return 1;
+}
+
+int cli_parse(const cli_parser *p, void *opts, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return p->help(stdout), -1;
+        if (p->flag && p->flag(opts, a)) continue;
+        if (a[0] != '-' || !a[1]) {
+            if (p->positional && p->positional(opts, a)) continue;
+            if (!p->positional)
+                fprintf(stderr, "vigil: %s: unexpected argument '%s' (see --help)\n", p->cmd, a);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "vigil: %s: %s needs a value (see --help)\n", p->cmd, a);
+            return 2;
+        }
+        int r = p->option(opts, a, argv[++i]);
+        if (r < 0) fprintf(stderr, "vigil: %s: unknown option '%s' (see --help)\n", p->cmd, a);
+        if (r <= 0) return 2;
+    }
+    return 0;
 }
 
 int cli_double(const char *option, const char *value, double lo, double hi, double *out) {
@@ -65,6 +88,19 @@ int cli_roi(const char *option, const char *value, int roi[4]) {
         return 0;
     }
     return 1;
+}
+
+int cli_meta_number(const vg_model *m, const char *section, const char *const *path,
+                    int depth, double *out) {
+    char *text = vg_model_get_meta(m, section);
+    cJSON *root = cJSON_Parse(text);
+    const cJSON *v = root;
+    for (int k = 0; k < depth && v; k++) v = cJSON_GetObjectItemCaseSensitive(v, path[k]);
+    int ok = cJSON_IsNumber(v);
+    if (ok) *out = v->valuedouble;
+    cJSON_Delete(root);
+    free(text);
+    return ok;
 }
 
 int cli_set_error(vg_error *err, int code, const char *fmt, ...) {

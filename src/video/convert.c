@@ -12,7 +12,10 @@
  * instead of skipping pixels), with exact rounding: without SWS_ACCURATE_RND, same-size
  * YUV 4:2:0 to RGB takes a SIMD path that works in blocks of pixels and, on rows packed as
  * ours are, writes past the end of the last row or leaves the last pixels of each row
- * unwritten, depending on the width (FFmpeg 5.1; tests/test_video.c has such ROIs). */
+ * unwritten, depending on the width (FFmpeg 5.1; tests/test_video.c has such ROIs). And
+ * chroma is interpolated at full horizontal resolution (SWS_FULL_CHR_H_INT): without it,
+ * FFmpeg 5.1 turns YUV 4:2:0 greys up to 2 levels dark (43 -> 30... 205 -> 218 became
+ * 31 and 218 for 43 and 205 in a round trip). */
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <stdlib.h>
@@ -53,7 +56,7 @@ int vg_fit_rects(int frame_w, int frame_h, const vg_source_params *p, int out_w,
     return VG_OK;
 }
 
-#define SWS_FLAGS (SWS_BILINEAR | SWS_ACCURATE_RND)
+#define SWS_FLAGS (SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT)
 
 /* One swscale context and the geometry and colours it was made for. */
 typedef struct scaler {

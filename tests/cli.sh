@@ -66,7 +66,7 @@ if command -v ffmpeg >/dev/null; then
     >"$tmp/labels.json"
   if "$vigil" eval -m "$tmp/m.safetensors" --labels "$tmp/labels.json" "$tmp/clips" \
        >"$tmp/out" 2>/dev/null && grep -q "pooled" "$tmp/out"; then
-    echo "ok   eval: $(grep psnr "$tmp/out" | tr -s ' ')"
+    echo "ok   eval: $(grep -m1 psnr "$tmp/out" | tr -s ' ')"
   else
     echo "FAIL: eval"; fails=$((fails + 1))
   fi
@@ -75,6 +75,141 @@ if command -v ffmpeg >/dev/null; then
     --labels "$tmp/short.json" "$tmp/clips"
 else
   echo "skipped: round trip (no ffmpeg command)"
+fi
+
+# events (vigil score --events): the options a user can get wrong, then the signal checks
+# on a clip with known faults and on a timestamp gap (needs the model made above)
+expect 2 "--threshold applies to events: add --events FILE" "$vigil" score -m x --threshold 1 a
+expect 2 "--events -: the scores already go to stdout" "$vigil" score -m x --events - a
+expect 2 "--score: unknown value 'mse' \(patch or psnr\)" "$vigil" score -m x --events e --score mse a
+expect 2 "--debounce: '0' is not an integer in 1..100000" "$vigil" score -m x --events e --debounce 0 a
+expect 2 "--merge-gap: '-1' is not an integer" "$vigil" score -m x --events e --merge-gap -1 a
+# has "CLASS TYPE START END": an event line of that class and lifecycle step with those frames
+has() {
+  grep -q "\"class\":\"$2\",\"type\":\"$3\",\"start_frame\":$4,\"end_frame\":$5," "$1"
+}
+if command -v ffmpeg >/dev/null && [ -s "$tmp/m.safetensors" ]; then
+  # frames 0-39 of a test pattern (files 001.png ..); 11-18 repeat frame 10, 19-23 black,
+  # 29-32 uniform grey
+  f="$tmp/faults"
+  mkdir -p "$f"
+  ffmpeg -loglevel error -f lavfi -i "testsrc=size=64x64:rate=10" -frames:v 40 "$f/%03d.png"
+  ffmpeg -loglevel error -f lavfi -i "color=c=black:size=64x64" -frames:v 1 "$tmp/black.png"
+  ffmpeg -loglevel error -f lavfi -i "color=c=gray:size=64x64" -frames:v 1 "$tmp/grey.png"
+  for i in $(seq 12 19); do cp "$f/011.png" "$f/$(printf %03d "$i").png"; done
+  for i in $(seq 20 24); do cp "$tmp/black.png" "$f/$(printf %03d "$i").png"; done
+  for i in $(seq 30 33); do cp "$tmp/grey.png" "$f/$(printf %03d "$i").png"; done
+  ev="$tmp/events.jsonl"
+  if "$vigil" score -m "$tmp/m.safetensors" -o "$tmp/f.csv" --events "$ev" "$f" 2>"$tmp/err" &&
+     grep -q "note: the model has no calibration for patch" "$tmp/err" &&
+     has "$ev" frozen_frame new 11 13 && has "$ev" frozen_frame end 11 18 &&
+     has "$ev" black_frame end 19 23 && has "$ev" flat_frame end 29 32 &&
+     [ "$(grep -c '"type":"new"' "$ev")" -eq "$(grep -c '"type":"end"' "$ev")" ] &&
+     ! grep -q signal_lost "$ev"; then
+    echo "ok   score --events: frozen 11-18, black 19-23, flat 29-32 as made"
+  else
+    echo "FAIL: score --events on made faults"; sed 's/^/    /' "$tmp/err" "$ev"; fails=$((fails + 1))
+  fi
+  # a 1.5 s hole in the timestamps after frame 19 (10 fps, lossless, timestamps kept)
+  ffmpeg -loglevel error -f lavfi -i "testsrc=size=64x64:rate=10" -frames:v 30 -c:v ffv1 \
+    -vf "setpts='N/(10*TB)+if(gte(N,20),1.5/TB,0)'" -fps_mode passthrough "$tmp/gap.mkv"
+  if "$vigil" score -m "$tmp/m.safetensors" -o "$tmp/g.csv" --events - --threshold 1 \
+       --camera door "$tmp/gap.mkv" >"$tmp/gap.jsonl" 2>"$tmp/err" &&
+     has "$tmp/gap.jsonl" signal_lost new 20 20 && has "$tmp/gap.jsonl" signal_lost end 20 20 &&
+     grep -q '"camera":"door"' "$tmp/gap.jsonl" && ! grep -q prediction_error "$tmp/gap.jsonl"; then
+    echo "ok   score --events -: a 1.5 s timestamp gap is one signal_lost event at frame 20"
+  else
+    echo "FAIL: score --events on a timestamp gap"; sed 's/^/    /' "$tmp/err" "$tmp/gap.jsonl"
+    fails=$((fails + 1))
+  fi
+  m="$tmp/m.safetensors"
+  expect 1 "--exit 2 is above the threshold 1" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --threshold 1 --exit 2 "$f"
+  expect 1 "--exit 20 dB is below the threshold 25 dB" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --score psnr --threshold 25 --exit 20 "$f"
+  expect 1 "threshold -1 \(--threshold\): a patch-score threshold must be above 0" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --threshold -1 "$f"
+  expect 1 "--patch 8: the threshold \(the validation\) was set on 16-pixel patches" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --patch 8 "$f"
+  expect 1 "nodir/e.jsonl: cannot write" "$vigil" score -m "$m" -o "$tmp/x" --events "$tmp/nodir/e.jsonl" --threshold 1 "$f"
+  if "$vigil" train -o "$tmp/noval.safetensors" --size 32x32 --frames 2 --epochs 1 \
+       --seqs-per-epoch 4 --batch 4 "$tmp/clips" 2>/dev/null; then
+    expect 1 "--events needs a threshold: the model has no calibration or validation for patch; give --threshold" \
+      "$vigil" score -m "$tmp/noval.safetensors" -o "$tmp/x" --events "$ev" "$f"
+  else
+    echo "FAIL: train a model without validation"; fails=$((fails + 1))
+  fi
+else
+  echo "skipped: score --events (no ffmpeg command or no model)"
+fi
+
+# eval: labels, masks and footage a user can get wrong; the full report (needs the round
+# trip's model and clips, 12 frames of 64x64 each)
+if [ -s "$tmp/m.safetensors" ]; then
+  m="$tmp/m.safetensors"
+  expect 2 "--score: unknown value 'mse'" "$vigil" eval -m "$m" --labels x --score mse x
+  expect 2 "--fps: '0' is not a number" "$vigil" eval -m "$m" --labels x --fps 0 x
+  printf '01 5 30\n' >"$tmp/long.txt"
+  expect 1 "long.txt:1: span 5..30 of clip '01' ends past its last frame, 11" "$vigil" eval \
+    -m "$m" --labels "$tmp/long.txt" "$tmp/clips"
+  printf '# fine\n01 5 8\n02 7\n' >"$tmp/cut.txt"
+  expect 1 "cut.txt:3: 2 fields, expected \"CLIP START END\"" "$vigil" eval -m "$m" \
+    --labels "$tmp/cut.txt" "$tmp/clips"
+  printf '01 6 11\n02 10 11\n' >"$tmp/spans.txt"
+  expect 1 "empty: no images" "$vigil" eval -m "$m" --labels "$tmp/spans.txt" "$tmp/empty"
+  mkdir -p "$tmp/masks/01" "$tmp/small/01" "$tmp/few/01"
+  ffmpeg -loglevel error -f lavfi -i "color=black:size=64x64" -frames:v 12 -start_number 0 \
+    "$tmp/masks/01/%03d.png"
+  ffmpeg -loglevel error -f lavfi -i "color=white:size=32x32" -frames:v 12 -start_number 0 \
+    "$tmp/small/01/%03d.png"
+  cp "$tmp/masks/01/"00[0-9].png "$tmp/few/01/"
+  expect 1 "small/01/002.png: mask is 32x32, the frames are 64x64" "$vigil" eval -m "$m" \
+    --labels "$tmp/spans.txt" --masks "$tmp/small" "$tmp/clips/01"
+  expect 1 "few/01: no mask for frame 10 \(10 masks\)" "$vigil" eval -m "$m" \
+    --labels "$tmp/spans.txt" --masks "$tmp/few" "$tmp/clips/01"
+  expect 1 "masks/02: cannot list the folder" "$vigil" eval -m "$m" --labels "$tmp/spans.txt" \
+    --masks "$tmp/masks" "$tmp/clips"
+  expect 1 "x/report: cannot create folder" "$vigil" eval -m "$m" --labels "$tmp/spans.txt" \
+    --report "$tmp/nowhere/x/report" "$tmp/clips"
+  # masks: the right half of 01's frames 6..11 anomalous
+  mkdir -p "$tmp/masks/02"
+  for k in 00 01 02 03 04 05 06 07 08 09 10 11; do
+    ffmpeg -loglevel error -f lavfi -i "color=black:size=64x64" -frames:v 1 "$tmp/masks/02/0$k.png"
+    [ "$k" -ge 06 ] && ffmpeg -loglevel error -y -f lavfi -i "color=black:size=64x64" \
+      -vf "drawbox=x=32:y=0:w=32:h=64:color=white:t=fill" -frames:v 1 "$tmp/masks/01/0$k.png"
+  done
+  if "$vigil" eval -m "$m" --labels "$tmp/spans.txt" --masks "$tmp/masks" --report "$tmp/rep" \
+       --fps 10 --threshold 0.001 "$tmp/clips" >"$tmp/out" 2>"$tmp/err" &&
+     grep -q "pixel AUROC  *error map  *[01]\.[0-9]" "$tmp/out" &&
+     grep -q "false alarms in .* per hour (10 fps, from --fps)" "$tmp/out" &&
+     grep -q "data:image/png;base64" "$tmp/rep/report.html" &&
+     [ "$(grep -c "<figure>" "$tmp/rep/report.html")" -eq 8 ] &&
+     [ -s "$tmp/rep/heatmaps/01.png" ]; then
+    echo "ok   eval: $(grep 'pixel AUROC' "$tmp/out" | tr -s ' '); report.html written"
+  else
+    echo "FAIL: eval with masks and report"; sed 's/^/    /' "$tmp/err" "$tmp/out"
+    fails=$((fails + 1))
+  fi
+fi
+
+# calibrate: options a user can get wrong; then a calibration of the round trip's model
+# (into a copy), its record, report and operating point as score --events uses it
+expect 2 "-m MODEL is required" "$vigil" calibrate --normal x
+expect 2 "no normal footage" "$vigil" calibrate -m x
+expect 2 "--fpr: '2' is not a number in" "$vigil" calibrate -m x --fpr 2 y
+expect 2 "--strategy: unknown value 'best' \(percentile, meanstd or worst\)" \
+  "$vigil" calibrate -m x --strategy best y
+expect 1 "no-model.safetensors" "$vigil" calibrate -m "$tmp/no-model.safetensors" "$tmp/empty"
+if [ -s "$tmp/m.safetensors" ]; then
+  cp "$tmp/m.safetensors" "$tmp/cal.safetensors"
+  expect 1 "empty: no images" "$vigil" calibrate -m "$tmp/cal.safetensors" "$tmp/empty"
+  if "$vigil" calibrate -m "$tmp/cal.safetensors" --fps 10 --burst 3 --report "$tmp/cal" \
+       "$tmp/clips" >"$tmp/out" 2>"$tmp/err" &&
+     grep -q '"strategy":[[:space:]]*"percentile"' "$tmp/cal/calibration.json" &&
+     grep -q "<svg" "$tmp/cal/report.html" && grep -q "h264 1 Mbps" "$tmp/out" &&
+     "$vigil" info "$tmp/cal.safetensors" | grep -q calibration &&
+     "$vigil" score -m "$tmp/cal.safetensors" -o "$tmp/c.csv" --events "$tmp/c.jsonl" \
+       "$tmp/clips/01" 2>"$tmp/err2" && ! grep -q "no calibration" "$tmp/err2"; then
+    echo "ok   calibrate: $(head -n 1 "$tmp/out")"
+  else
+    echo "FAIL: calibrate"; sed 's/^/    /' "$tmp/err" "$tmp/out"; fails=$((fails + 1))
+  fi
 fi
 
 [ "$fails" -eq 0 ] && echo "all CLI checks passed" || echo "$fails CLI check(s) failed"

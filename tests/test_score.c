@@ -301,19 +301,6 @@ static void test_permission_denied(void) {
 
 /* ---- timeline -------------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    *len = fread(s, 1, (size_t)n, f);
-    s[*len] = 0;
-    fclose(f);
-    return s;
-}
-
 /* A small XML well-formedness check: nested tags match, attribute values are quoted, '&'
  * starts an entity, '<' never appears in text. Returns 1 when well-formed. */
 static int xml_balanced(const char *s) {
@@ -351,27 +338,15 @@ static int xml_balanced(const char *s) {
     return depth == 0 && elements > 0;
 }
 
-/* xmllint's verdict (1 well-formed, 0 not), or -1 when xmllint is not installed. */
-static int xmllint_ok(const char *path) {
-    if (system("command -v xmllint >/dev/null 2>&1") != 0) return -1;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
-    return system(cmd) == 0;
-}
-
 static void check_svg_file(const char *what, const char *path, const char *const *needles) {
     size_t len = 0;
-    char *s = slurp(path, &len);
-    if (!s) {
-        fprintf(stderr, "FAIL: %s: cannot read back\n", path);
-        test_failures++;
-        return;
-    }
+    char *s = test_read_file(path, &len);
+    if (!s) return;
     int missing = 0;
     for (int k = 0; needles[k]; k++)
         if (!strstr(s, needles[k])) fprintf(stderr, "  %s: no '%s'\n", path, needles[k]), missing++;
     int no_nan = !strstr(s, "nan") && !strstr(s, "inf");
-    int balanced = xml_balanced(s), lint = xmllint_ok(path);
+    int balanced = xml_balanced(s), lint = test_xmllint_ok(path);
     printf("%-44s %zu bytes, parts %s, no nan/inf %s, tags %s, xmllint %s\n", what, len,
            missing ? "FAIL" : "ok", no_nan ? "ok" : "FAIL", balanced ? "ok" : "FAIL",
            lint < 0 ? "not installed (skipped)" : lint ? "ok" : "FAIL");
@@ -442,7 +417,7 @@ static void test_timeline_long(void) {
     const char *const parts[] = {"frame", "patch error", "id=\"score\"", NULL};
     check_svg_file("timeline 200000 points (decimated)", path, parts);
     size_t len = 0;
-    char *s = slurp(path, &len);
+    char *s = test_read_file(path, &len);
     double min_y = INFINITY;
     int points = 0;
     if (s) path_stats(s, "score", &min_y, &points);

@@ -6,7 +6,6 @@
  * truncation and thousands of single-byte corruptions of small valid files must be
  * refused or read cleanly (run under ASan/UBSan and valgrind). Set VIGIL_RESNET18_PTH to a
  * torchvision resnet18 state dict (gen_tensorfile.py --resnet18 PATH) to read it too. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,37 +17,6 @@
 #include "test.h"
 
 #define FIX VG_FIXTURES "/tensorfile/"
-
-static char tmpdir[64];
-
-/* A path inside the test's temporary folder. */
-static const char *tmp_path(const char *name) {
-    static char buf[4][256]; /* a few live at once */
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    *len = b && fread(b, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-    fclose(f);
-    return b;
-}
-
-static int write_all(const char *path, const void *buf, size_t len) {
-    remove(path); /* a fresh file: truncating one in place is much slower on some filesystems */
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(buf, 1, len, f) == len;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
-}
 
 static int exists(const char *path) {
     struct stat st;
@@ -84,11 +52,11 @@ static void test_round_trip(void) {
         {.name = "odd \"name\"\\\t\xc3\xa9", .ndim = 1, .shape = {2}, .data = b},
     };
     const char *keys[] = {"vigil.version", "note"}, *vals[] = {"0.1", "tab\there \"q\""};
-    const char *path = tmp_path("round.safetensors");
+    const char *path = test_path("round.safetensors");
     vg_error e = {0};
     vg_tensorfile *tf = NULL;
     CHECK_OK(vg_safetensors_write(path, t, 5, keys, vals, 2, &e), &e);
-    CHECK(!exists(tmp_path("round.safetensors.tmp")));
+    CHECK(!exists(test_path("round.safetensors.tmp")));
     CHECK_OK(vg_tensorfile_open(path, &tf, &e), &e);
     CHECK(vg_tensorfile_count(tf) == 5);
     for (int i = 0; tf && i < 5; i++) {
@@ -106,7 +74,7 @@ static void test_round_trip(void) {
     vg_tensorfile_close(tf);
 
     size_t len = 0;
-    uint8_t *raw = read_all(path, &len);
+    uint8_t *raw = (uint8_t *)test_read_file(path, &len);
     uint64_t hlen = 0;
     for (int i = 7; raw && i >= 0; i--) hlen = hlen << 8 | raw[i];
     CHECK(raw && hlen % 8 == 0 && raw[8] == '{' && len == 8 + hlen + (24 + 3 + 1 + 2) * 4);
@@ -129,28 +97,28 @@ static void test_write_failures(void) {
     vg_tensor_entry bad[] = {{.name = "neg", .ndim = 1, .shape = {-1}, .data = x},
                              {.name = "__metadata__", .ndim = 0, .data = x},
                              {.name = "nodata", .ndim = 1, .shape = {2}, .data = NULL}};
-    const char *path = tmp_path("keep.safetensors");
+    const char *path = test_path("keep.safetensors");
     vg_error e = {0};
     CHECK_OK(vg_safetensors_write(path, dup, 1, NULL, NULL, 0, &e), &e);
     size_t n0 = 0, n1 = 0;
-    uint8_t *before = read_all(path, &n0);
+    uint8_t *before = (uint8_t *)test_read_file(path, &n0);
 
     CHECK(vg_safetensors_write(path, dup, 2, NULL, NULL, 0, &e) == VG_ERR_ARG);
     CHECK(strstr(e.msg, "'a' is given twice") && well_formed(&e, path));
     for (int i = 0; i < 3; i++) CHECK(vg_safetensors_write(path, &bad[i], 1, NULL, NULL, 0, &e) == VG_ERR_ARG);
     const char *k[] = {"k", "k"}, *v[] = {"1", "2"};
     CHECK(vg_safetensors_write(path, dup, 1, k, v, 2, &e) == VG_ERR_ARG);
-    uint8_t *after = read_all(path, &n1);
+    uint8_t *after = (uint8_t *)test_read_file(path, &n1);
     CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0);
     free(before);
     free(after);
 
-    const char *dir = tmp_path("adir");
+    const char *dir = test_path("adir");
     CHECK(mkdir(dir, 0700) == 0);
     CHECK(vg_safetensors_write(dir, dup, 1, NULL, NULL, 0, &e) == VG_ERR_IO);
     printf("write over a directory: %s\n", e.msg);
-    CHECK(!exists(tmp_path("adir.tmp")));
-    CHECK(vg_safetensors_write(tmp_path("no/such/dir.safetensors"), dup, 1, NULL, NULL, 0, &e) == VG_ERR_IO);
+    CHECK(!exists(test_path("adir.tmp")));
+    CHECK(vg_safetensors_write(test_path("no/such/dir.safetensors"), dup, 1, NULL, NULL, 0, &e) == VG_ERR_IO);
     printf("write into a missing folder: %s\n", e.msg);
     CHECK(vg_safetensors_write(NULL, dup, 1, NULL, NULL, 0, &e) == VG_ERR_ARG);
     CHECK(vg_safetensors_write(path, dup, 1, NULL, NULL, 0, NULL) == VG_OK); /* NULL err is fine */
@@ -284,12 +252,12 @@ static void test_lookup_errors(void) {
 
 /* A safetensors file from a JSON header and data bytes. */
 static const char *write_st(const char *name, const char *json, size_t data_len) {
-    const char *path = tmp_path(name);
+    const char *path = test_path(name);
     size_t hl = strlen(json), len = 8 + hl + data_len;
     uint8_t *b = calloc(1, len);
     for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)hl >> (8 * i));
     memcpy(b + 8, json, hl);
-    CHECK(write_all(path, b, len) == 0);
+    test_write_file(path, b, len);
     free(b);
     return path;
 }
@@ -297,10 +265,10 @@ static const char *write_st(const char *name, const char *json, size_t data_len)
 static void test_refusals(void) {
     expect_refusal(FIX "no_such_file.safetensors", VG_ERR_IO, "no such file");
     expect_refusal(VG_FIXTURES, VG_ERR_IO, "directory");
-    CHECK(write_all(tmp_path("empty.safetensors"), "", 0) == 0);
-    expect_refusal(tmp_path("empty.safetensors"), VG_ERR_FORMAT, "empty file");
-    CHECK(write_all(tmp_path("text.pth"), "these are not weights\n", 22) == 0);
-    expect_refusal(tmp_path("text.pth"), VG_ERR_FORMAT, "not a safetensors or PyTorch file");
+    test_write_file(test_path("empty.safetensors"), "", 0);
+    expect_refusal(test_path("empty.safetensors"), VG_ERR_FORMAT, "empty file");
+    test_write_file(test_path("text.pth"), "these are not weights\n", 22);
+    expect_refusal(test_path("text.pth"), VG_ERR_FORMAT, "not a safetensors or PyTorch file");
     expect_refusal(FIX "legacy.pth", VG_ERR_UNSUPPORTED, "legacy");
     expect_refusal(FIX "deflated.pth", VG_ERR_UNSUPPORTED, "is compressed");
     expect_refusal(FIX "evil.pth", VG_ERR_UNSUPPORTED,
@@ -308,10 +276,10 @@ static void test_refusals(void) {
     expect_refusal(FIX "whole_model.pth", VG_ERR_UNSUPPORTED, "'torch.nn.modules.linear.Linear'");
 
     size_t len = 0;
-    uint8_t *b = read_all(FIX "py_f32.safetensors", &len);
-    CHECK(b && write_all(tmp_path("short.safetensors"), b, 100) == 0);
+    uint8_t *b = (uint8_t *)test_read_file(FIX "py_f32.safetensors", &len);
+    if (b) test_write_file(test_path("short.safetensors"), b, 100);
     free(b);
-    expect_refusal(tmp_path("short.safetensors"), VG_ERR_FORMAT, "truncated (header says");
+    expect_refusal(test_path("short.safetensors"), VG_ERR_FORMAT, "truncated (header says");
 
     static const struct {
         const char *json;
@@ -372,12 +340,12 @@ static void test_truncations(const char *name, size_t stride) {
     size_t len = 0;
     char src[512];
     snprintf(src, sizeof src, FIX "%s", name);
-    uint8_t *b = read_all(src, &len);
-    const char *path = tmp_path("cut");
+    uint8_t *b = (uint8_t *)test_read_file(src, &len);
+    const char *path = test_path("cut");
     int tried = 0, refused = 0;
     for (size_t n = 0; b && n < len; n++) {
         if (n % stride && n + 512 < len) continue;
-        CHECK(write_all(path, b, n) == 0);
+        test_write_file(path, b, n);
         refused += open_anything(path) != VG_OK;
         tried++;
     }
@@ -425,8 +393,8 @@ static void corrupt(const char *name, const char *what, size_t first, size_t cou
     size_t len = 0, data = 0, size = 0, crc_at = 0;
     char src[512];
     snprintf(src, sizeof src, FIX "%s", name);
-    uint8_t *orig = read_all(src, &len), *b = malloc(len ? len : 1);
-    const char *path = tmp_path("corrupt");
+    uint8_t *orig = (uint8_t *)test_read_file(src, &len), *b = malloc(len ? len : 1);
+    const char *path = test_path("corrupt");
     if (fix_crc) CHECK(orig && locate_entry(orig, len, "/data.pkl", &data, &size, &crc_at) == 0);
     if (fix_crc) first = data, count = size;
     if (!random && !fix_crc) first = 0, count = len; /* every byte */
@@ -440,7 +408,7 @@ static void corrupt(const char *name, const char *what, size_t first, size_t cou
             b[pos] ^= xors[x];
             uint32_t c = fix_crc ? crc32_of(b + data, size) : 0;
             for (int k = 0; fix_crc && k < 4; k++) b[crc_at + k] = (uint8_t)(c >> (8 * k));
-            CHECK(write_all(path, b, len) == 0);
+            test_write_file(path, b, len);
             refused += open_anything(path) != VG_OK;
             tried++;
         }
@@ -482,24 +450,8 @@ static void test_real_files(void) {
     vg_tensorfile_close(tf);
 }
 
-static void remove_tmp(void) {
-    static const char *names[] = {"round.safetensors", "keep.safetensors", "empty.safetensors",
-                                  "text.pth", "short.safetensors", "cut", "corrupt"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) remove(tmp_path(names[i]));
-    for (int i = 0; i < 32; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "bad%d.safetensors", i);
-        remove(tmp_path(name));
-    }
-    rmdir(tmpdir);
-}
-
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vg_tensorfile_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "cannot create a temporary folder: %s\n", strerror(errno));
-        return 1;
-    }
+    test_tmpdir("tensorfile");
     test_round_trip();
     test_write_failures();
     vg_tensorfile *exp = open_ok(FIX "expected.safetensors");
@@ -520,6 +472,6 @@ int main(void) {
     corrupt("views.pth", "random bytes", 0, 400, 1, flips, 1, 0);
     corrupt("views.pth", "data.pkl+crc", 0, 0, 0, flips, 3, 1);
     corrupt("tiny.pth", "data.pkl+crc", 0, 0, 0, flips + 2, 1, 1);
-    remove_tmp();
+    test_tmpdir_remove();
     return test_result();
 }

@@ -10,9 +10,9 @@
  * Everything is small (U-Net at 32x32, T = 2) and runs in a few seconds. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "test.h"
+#include "clips.h"
 #include "vigil/vigil.h"
 
 #define W 32
@@ -20,33 +20,13 @@
 #define CLIP_FRAMES 12
 
 static vg_error err;
-static char dir[64];
 
-static const char *path_in(const char *name) {
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
-}
-
-/* Two clips of a bright square moving right, one pixel a frame. */
-static void write_clips(void) {
-    unsigned char rgb[W * H * 3];
-    char sub[256], f[300];
-    for (int c = 0; c < 2; c++) {
-        snprintf(sub, sizeof sub, "%s/normal/clip%d", dir, c);
-        if (c == 0) CHECK(mkdir(path_in("normal"), 0777) == 0);
-        CHECK(mkdir(sub, 0777) == 0);
-        for (int k = 0; k < CLIP_FRAMES; k++) {
-            for (int i = 0; i < W * H; i++) {
-                int x = i % W, y = i / W, on = x >= 4 + k + c && x < 12 + k + c && y >= 10 && y < 18;
-                rgb[3 * i] = rgb[3 * i + 1] = (unsigned char)(on ? 220 : 40);
-                rgb[3 * i + 2] = (unsigned char)(on ? 60 : 40);
-            }
-            snprintf(f, sizeof f, "%s/%03d.png", sub, k);
-            CHECK_OK(vg_png_write(f, rgb, W, H, &err), &err);
-        }
+/* A bright square moving right, one pixel a frame. */
+static void paint_square(unsigned char *rgb, int w, int h, int c, int k) {
+    for (int i = 0; i < w * h; i++) {
+        int x = i % w, y = i / w, on = x >= 4 + k + c && x < 12 + k + c && y >= 10 && y < 18;
+        rgb[3 * i] = rgb[3 * i + 1] = (unsigned char)(on ? 220 : 40);
+        rgb[3 * i + 2] = (unsigned char)(on ? 60 : 40);
     }
 }
 
@@ -93,7 +73,7 @@ static void test_resume(const vg_footage *f) {
 
     /* stopped in epoch 1, then resumed from the checkpoint by a new process's worth of
      * objects: a model loaded from the file and a fresh trainer */
-    const char *ck = path_in("ck.safetensors");
+    const char *ck = test_path("ck.safetensors");
     vg_model *b = new_model();
     int calls = 0;
     s = schedule(2, ck);
@@ -125,7 +105,7 @@ static void test_resume(const vg_footage *f) {
 
     /* validation statistics travel in the file */
     CHECK_OK(vg_validate(a, f, 8, NULL, NULL, &err), &err);
-    const char *mp = path_in("m.safetensors");
+    const char *mp = test_path("m.safetensors");
     CHECK_OK(vg_model_save(a, mp, &err), &err);
     vg_model *back = NULL;
     CHECK_OK(vg_model_load(mp, 2, &back, &err), &err);
@@ -142,7 +122,7 @@ static void test_resume(const vg_footage *f) {
 static void test_footage_errors(void) {
     vg_footage *f = NULL;
     vg_source_params sp = vg_source_default_params();
-    const char *missing[1] = {path_in("nothing-here")};
+    const char *missing[1] = {test_path("nothing-here")};
     CHECK(vg_footage_load(missing, 1, &sp, NULL, NULL, &f, &err) != VG_OK && !f);
     printf("missing footage: %s\n", err.msg);
     CHECK(vg_footage_load(missing, 0, &sp, NULL, NULL, &f, &err) == VG_ERR_ARG);
@@ -171,14 +151,10 @@ static void test_auc(void) {
     CHECK(vg_roc_auc(nan, l, 4, &auc, &err) == VG_ERR_ARG);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (f) fputs(text, f), fclose(f);
-}
-
 static void test_labels(void) {
-    const char *p = path_in("labels.json");
-    write_file(p, "{\"clips\": {\"01\": [0, 1, 1], \"02\": []}}");
+    const char *p = test_path("labels.json");
+    const char *good = "{\"clips\": {\"01\": [0, 1, 1], \"02\": []}}";
+    test_write_file(p, good, strlen(good));
     vg_labels *l = NULL;
     CHECK_OK(vg_labels_load(p, &l, &err), &err);
     int n = 0;
@@ -194,22 +170,21 @@ static void test_labels(void) {
         "",                                      /* empty */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        write_file(p, bad[i]);
+        test_write_file(p, bad[i], strlen(bad[i]));
         l = NULL;
         int rc = vg_labels_load(p, &l, &err);
         CHECK(rc == VG_ERR_FORMAT && !l);
         printf("bad labels %zu: %s\n", i, err.msg);
     }
-    CHECK(vg_labels_load(path_in("absent.json"), &l, &err) == VG_ERR_IO);
+    CHECK(vg_labels_load(test_path("absent.json"), &l, &err) == VG_ERR_IO);
     printf("absent labels: %s\n", err.msg);
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/vigil-test-train-XXXXXX");
-    if (!mkdtemp(dir)) return 1;
-    write_clips();
+    test_tmpdir("train");
+    test_write_clips(test_path("normal"), 2, CLIP_FRAMES, W, H, paint_square);
     vg_footage *f = NULL;
-    const char *src[1] = {path_in("normal")};
+    const char *src[1] = {test_path("normal")};
     vg_source_params sp = vg_source_default_params();
     CHECK_OK(vg_footage_load(src, 1, &sp, NULL, NULL, &f, &err), &err);
     CHECK(f && vg_footage_clips(f) == 2 && vg_footage_frames(f) == 2 * CLIP_FRAMES);
@@ -218,8 +193,6 @@ int main(void) {
     test_footage_errors();
     test_auc();
     test_labels();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    test_tmpdir_remove();
     return test_result();
 }

@@ -7,7 +7,6 @@
  * named 1, 2, 3, 10; a truncated clip; an audio-only file. The ped2 checks read ../shared
  * and are skipped without it. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -19,17 +18,8 @@
 #include "video/video.h"
 #include "vigil/vigil.h"
 
-static char tmpdir[64];
+static const char *tmpdir; /* test_tmpdir's, where ffmpeg runs */
 static int have_ffmpeg;
-
-/* A path inside the temporary folder. */
-static const char *tmp_path(const char *name) {
-    static char buf[8][512]; /* a few live at once */
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
 
 /* Runs ffmpeg with args (a printf format) in the temporary folder; 1 when it succeeded. */
 static int ffmpeg(const char *fmt, ...) {
@@ -46,19 +36,12 @@ static int ffmpeg(const char *fmt, ...) {
     return ok;
 }
 
-static void write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite(data, 1, n, f) == n);
-    if (f) fclose(f);
-}
-
 static void copy_prefix(const char *from, const char *to, double fraction) {
-    FILE *f = fopen(from, "rb");
-    static unsigned char buf[1 << 20];
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f) fclose(f);
-    CHECK(n > 0 && n < sizeof buf);
-    write_file(to, buf, (size_t)(n * fraction));
+    size_t n = 0;
+    char *buf = test_read_file(from, &n);
+    CHECK(!buf || n > 0);
+    if (buf) test_write_file(to, buf, (size_t)(n * fraction));
+    free(buf);
 }
 
 static double now(void) {
@@ -162,7 +145,7 @@ static void test_natural_order(void) {
 
 static void check_clip(const char *what, const char *file, unsigned gray) {
     vg_source_params p = vg_source_default_params();
-    run r = read_source(tmp_path(file), &p, 0);
+    run r = read_source(test_path(file), &p, 0);
     int ok = r.rc == VG_OK && r.end_rc == VG_END && r.frames == 20 && r.errors == 0 &&
              r.width == 64 && r.height == 48 && r.same_size && r.indices_ok &&
              r.pts_increasing && fabs(r.first_pts) < 1e-9 && fabs(r.last_pts - 1.9) < 1e-3 &&
@@ -188,7 +171,7 @@ static void test_files(void) {
     /* resized as it is read */
     vg_source_params p = vg_source_default_params();
     p.width = 40, p.height = 30;
-    run r = read_source(tmp_path("h264.mp4"), &p, 0);
+    run r = read_source(test_path("h264.mp4"), &p, 0);
     int ok = r.rc == VG_OK && r.frames == 20 && r.width == 40 && r.height == 30 && r.same_size;
     printf("H.264 resized    %lld frames %dx%d %s\n", r.frames, r.width, r.height,
            ok ? "ok" : "FAIL");
@@ -200,9 +183,9 @@ static void test_files(void) {
 static void test_truncated(void) {
     const char *cuts[][2] = {{"whole.mkv", "cut.mkv"}, {"whole.avi", "cut.avi"}};
     for (int i = 0; i < 2; i++) {
-        copy_prefix(tmp_path(cuts[i][0]), tmp_path(cuts[i][1]), 0.6);
+        copy_prefix(test_path(cuts[i][0]), test_path(cuts[i][1]), 0.6);
         vg_source_params p = vg_source_default_params();
-        run r = read_source(tmp_path(cuts[i][1]), &p, 0);
+        run r = read_source(test_path(cuts[i][1]), &p, 0);
         int ok = r.rc == VG_OK && r.end_rc == VG_END && r.frames >= 5 && r.frames < 20 &&
                  r.errors >= 1 && r.pts_increasing;
         printf("truncated %-6s %lld of 20 frames, %lld errors, then end %s\n", cuts[i][1] + 4,
@@ -212,9 +195,9 @@ static void test_truncated(void) {
         run_free(&r);
     }
     /* an mp4 keeps its index at the end: cut, there is nothing to read */
-    copy_prefix(tmp_path("h264.mp4"), tmp_path("cut.mp4"), 0.6);
+    copy_prefix(test_path("h264.mp4"), test_path("cut.mp4"), 0.6);
     vg_source_params p = vg_source_default_params();
-    expect_refusal("truncated mp4", tmp_path("cut.mp4"), &p, VG_ERR_FORMAT, "cannot read this");
+    expect_refusal("truncated mp4", test_path("cut.mp4"), &p, VG_ERR_FORMAT, "cannot read this");
 }
 
 /* Realtime delivery takes as long as the frames' timestamps say. */
@@ -222,7 +205,7 @@ static void test_realtime(void) {
     vg_source_params p = vg_source_default_params();
     p.realtime = 1;
     double t0 = now();
-    run r = read_source(tmp_path("h264.mp4"), &p, 6); /* 10 fps: 5 intervals of 0.1 s */
+    run r = read_source(test_path("h264.mp4"), &p, 6); /* 10 fps: 5 intervals of 0.1 s */
     double dt = now() - t0;
     int ok = r.rc == VG_OK && r.frames == 6 && dt >= 0.48 && dt < 1.5;
     printf("realtime         6 frames at 10 fps in %.3f s (>= 0.5 s) %s\n", dt, ok ? "ok" : "FAIL");
@@ -265,7 +248,7 @@ static vg_source_params geometry(int w, int h, vg_fit fit, int rx, int ry, int r
 }
 
 static void test_geometry(void) {
-    const char *wide = tmp_path("wide.png"), *tall = tmp_path("tall.png");
+    const char *wide = test_path("wide.png"), *tall = test_path("tall.png");
     vg_source_params p = geometry(0, 0, VG_FIT_STRETCH, 0, 0, 0, 0);
     check_colours("as is: 96x32, exact", wide, &p, 96, 32, 0,
                   (const int[][3]){{0, 0, RED}, {31, 31, RED}, {32, 0, GREEN}, {63, 31, GREEN},
@@ -305,7 +288,7 @@ static void test_geometry(void) {
                                    {24, 16, BLACK}, {-1}});
     /* 4:2:0: an odd x goes through RGB first; an even x is cut from the planes, and its
      * width of 30 (not a multiple of 8) must be converted to the last pixel */
-    const char *wide264 = tmp_path("wide.mp4");
+    const char *wide264 = test_path("wide.mp4");
     p = geometry(0, 0, VG_FIT_STRETCH, 33, 1, 30, 30);
     check_colours("4:2:0 ROI at odd x=33 w=30: green", wide264, &p, 30, 30, 12,
                   (const int[][3]){{0, 0, GREEN}, {29, 0, GREEN}, {29, 29, GREEN}, {-1}});
@@ -325,21 +308,17 @@ static void test_geometry(void) {
 
 /* ---- image folders ---- */
 
-static void make_folder(const char *name) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    CHECK(mkdir(path, 0700) == 0);
-}
+static void make_folder(const char *name) { CHECK(mkdir(test_path(name), 0700) == 0); }
 
 static void test_folders(void) {
-    write_file(tmp_path("pngs/notes.txt"), "not an image", 12);
-    write_file(tmp_path("pngs/._1.png"), "resource fork", 13); /* hidden: ignored */
+    test_write_file(test_path("pngs/notes.txt"), "not an image", 12);
+    test_write_file(test_path("pngs/._1.png"), "resource fork", 13); /* hidden: ignored */
 
     /* 1, 2, 3, 10; the 8x32 picture 3.PNG is stretched to the size of the first */
     vg_source_params p = vg_source_default_params();
     vg_source *s = NULL;
     vg_error e = {0};
-    CHECK_OK(vg_source_open(tmp_path("pngs"), &p, &s, &e), &e);
+    CHECK_OK(vg_source_open(test_path("pngs"), &p, &s, &e), &e);
     const unsigned order[] = {RED, GREEN, 0xffff00u, BLUE};
     vg_frame f;
     int ok = s && vg_source_fps(s) == 25;
@@ -355,11 +334,11 @@ static void test_folders(void) {
 
     /* a damaged image is counted and skipped; timestamps keep each image's place */
     make_folder("damaged");
-    CHECK(rename(tmp_path("pngs/1.png"), tmp_path("damaged/1.png")) == 0);
-    CHECK(rename(tmp_path("pngs/10.png"), tmp_path("damaged/3.png")) == 0);
-    write_file(tmp_path("damaged/2.png"), "\x89PNG\r\n\x1a\n but no more", 20);
+    CHECK(rename(test_path("pngs/1.png"), test_path("damaged/1.png")) == 0);
+    CHECK(rename(test_path("pngs/10.png"), test_path("damaged/3.png")) == 0);
+    test_write_file(test_path("damaged/2.png"), "\x89PNG\r\n\x1a\n but no more", 20);
     p.folder_fps = 10;
-    run r = read_source(tmp_path("damaged"), &p, 0);
+    run r = read_source(test_path("damaged"), &p, 0);
     ok = r.rc == VG_OK && r.end_rc == VG_END && r.frames == 2 && r.errors == 1 &&
          fabs(r.second_pts - 0.2) < 1e-12 && r.fps == 10 && pixel_is(r.last, 16, 0, 0, BLUE, 0);
     printf("folder with a damaged image: %lld frames, %lld error, pts 0 then %.1f %s\n", r.frames,
@@ -368,11 +347,11 @@ static void test_folders(void) {
     run_free(&r);
 
     make_folder("empty");
-    expect_refusal("empty folder", tmp_path("empty"), &p, VG_ERR_FORMAT,
+    expect_refusal("empty folder", test_path("empty"), &p, VG_ERR_FORMAT,
                    "no images (jpg, jpeg, png");
     make_folder("bad");
-    write_file(tmp_path("bad/1.jpg"), "not a jpeg", 10);
-    expect_refusal("folder of bad images", tmp_path("bad"), &p, VG_ERR_FORMAT,
+    test_write_file(test_path("bad/1.jpg"), "not a jpeg", 10);
+    expect_refusal("folder of bad images", test_path("bad"), &p, VG_ERR_FORMAT,
                    "none of its 1 images could be read (last: ");
 }
 
@@ -394,22 +373,22 @@ static int listen_on(char *url, const char *scheme, size_t size) {
 
 static void test_refusals(void) {
     vg_source_params p = vg_source_default_params();
-    expect_refusal("missing file", tmp_path("clip.mp4"), &p, VG_ERR_IO, ": no such file");
+    expect_refusal("missing file", test_path("clip.mp4"), &p, VG_ERR_IO, ": no such file");
     expect_refusal("missing device", "/dev/video99", &p, VG_ERR_IO, "/dev/video99: no such device");
-    write_file(tmp_path("notes.txt"), "some notes\nabout the footage\n", 30);
-    expect_refusal("text file", tmp_path("notes.txt"), &p, VG_ERR_FORMAT,
+    test_write_file(test_path("notes.txt"), "some notes\nabout the footage\n", 30);
+    expect_refusal("text file", test_path("notes.txt"), &p, VG_ERR_FORMAT,
                    ": not a video or image (ffmpeg: Invalid data found when processing input)");
     unsigned char junk[4096];
     unsigned x = 12345;
     for (size_t i = 0; i < sizeof junk; i++) /* a linear congruential generator */
         junk[i] = (unsigned char)((x = x * 1103515245u + 12345u) >> 24);
-    write_file(tmp_path("junk.mp4"), junk, sizeof junk);
-    expect_refusal("random bytes", tmp_path("junk.mp4"), &p, VG_ERR_FORMAT,
+    test_write_file(test_path("junk.mp4"), junk, sizeof junk);
+    expect_refusal("random bytes", test_path("junk.mp4"), &p, VG_ERR_FORMAT,
                    ": not a video or image");
-    write_file(tmp_path("zero.avi"), "", 0);
-    expect_refusal("empty file", tmp_path("zero.avi"), &p, VG_ERR_FORMAT, ": not a video or image");
+    test_write_file(test_path("zero.avi"), "", 0);
+    expect_refusal("empty file", test_path("zero.avi"), &p, VG_ERR_FORMAT, ": not a video or image");
     if (have_ffmpeg)
-        expect_refusal("audio only", tmp_path("tone.wav"), &p, VG_ERR_FORMAT, ": no video stream");
+        expect_refusal("audio only", test_path("tone.wav"), &p, VG_ERR_FORMAT, ": no video stream");
 
     /* nothing listens on port 1: refused at once, and the timeout bounds it anyway */
     p.timeout_ms = 500;
@@ -438,7 +417,7 @@ static void test_refusals(void) {
     expect_refusal("not a V4L2 device", "/dev/null", &p, VG_ERR_IO,
                    "/dev/null: cannot open the device (");
 
-    const char *any = tmp_path("any.mp4");
+    const char *any = test_path("any.mp4");
     vg_source_params bad[6];
     for (int i = 0; i < 6; i++) bad[i] = vg_source_default_params();
     bad[0].width = 64;           /* height missing */
@@ -520,23 +499,23 @@ static void test_clips(void) {
     for (int i = 0; i < 4; i++) make_folder(dirs[i]);
     const char *files[] = {"clips/10/1.jpg", "clips/2/000.JPEG", "clips/c/notes.txt",
                            "clips/10.mp4", "clips/2.mkv", "clips/x.txt", "clips/.hidden.avi"};
-    for (int i = 0; i < 7; i++) write_file(tmp_path(files[i]), "", 0);
-    expect_clips("a folder of clips", tmp_path("clips"),
+    for (int i = 0; i < 7; i++) test_write_file(test_path(files[i]), "", 0);
+    expect_clips("a folder of clips", test_path("clips"),
                  (const char *[]){"2", "2.mkv", "10", "10.mp4", NULL});
-    expect_clips("a folder of images", tmp_path("clips/10"), (const char *[]){"10", NULL});
-    expect_clips("a file", tmp_path("clips/x.txt"), (const char *[]){"x.txt", NULL});
+    expect_clips("a folder of images", test_path("clips/10"), (const char *[]){"10", NULL});
+    expect_clips("a file", test_path("clips/x.txt"), (const char *[]){"x.txt", NULL});
     expect_clips("a URL", "rtsp://cam.local/stream",
                  (const char *[]){"rtsp://cam.local/stream", NULL});
 
     char **clips = (char **)1;
     int n = -1;
     vg_error e = {0};
-    int rc = vg_clips_list(tmp_path("clips/b"), &clips, &n, &e);
-    int ok = rc == VG_ERR_FORMAT && clips == NULL && n == 0 && names(&e, tmp_path("clips/b")) &&
+    int rc = vg_clips_list(test_path("clips/b"), &clips, &n, &e);
+    int ok = rc == VG_ERR_FORMAT && clips == NULL && n == 0 && names(&e, test_path("clips/b")) &&
              strstr(e.msg, "no images, folders of images or video files");
     printf("clips refused: %s %s\n", e.msg, ok ? "ok" : "FAIL");
     CHECK(ok);
-    rc = vg_clips_list(tmp_path("nowhere"), &clips, &n, &e);
+    rc = vg_clips_list(test_path("nowhere"), &clips, &n, &e);
     ok = rc == VG_ERR_IO && clips == NULL && strstr(e.msg, "nowhere: no such file");
     printf("clips refused: %s %s\n", e.msg, ok ? "ok" : "FAIL");
     CHECK(ok);
@@ -621,11 +600,7 @@ static int make_pictures(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vg_video_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        fprintf(stderr, "cannot create a temporary folder: %s\n", strerror(errno));
-        return 1;
-    }
+    tmpdir = test_tmpdir("video");
     setvbuf(stdout, NULL, _IOLBF, 0); /* keeps check lines and FAIL lines (stderr) in order */
     have_ffmpeg = system("ffmpeg -version >/dev/null 2>&1") == 0;
     test_natural_order();
@@ -646,8 +621,6 @@ int main(void) {
     if (shared) test_ped2(shared);
     else printf("skipped: ped2 (no ../shared)\n");
 
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    CHECK(system(cmd) == 0);
+    test_tmpdir_remove();
     return test_result();
 }

@@ -65,6 +65,8 @@ void vg_stream_free(vg_stream *s) {
     free(s);
 }
 
+void vg_stream_reset(vg_stream *s) { s->pushed = 0; }
+
 /* Network inputs from the ring, oldest frame first. */
 static int fill_inputs(vg_stream *s, vg_error *err) {
     int T = s->m->cfg.frames, rc = VG_OK;

@@ -48,9 +48,7 @@ void vg_scorer_free(vg_scorer *s) {
 }
 
 void vg_scorer_reset(vg_scorer *s) {
-    /* the next push makes a fresh stream (and reports if that fails) */
-    vg_stream_free(s->stream);
-    s->stream = NULL;
+    vg_stream_reset(s->stream);
     s->have_pred = 0;
 }
 
@@ -63,10 +61,6 @@ static void unit_to_rgb(const float *unit, size_t plane, unsigned char *rgb) {
 int vg_scorer_push(vg_scorer *s, const unsigned char *rgb, vg_score *out, float *error_map,
                    unsigned char *pred_rgb, int *scored, vg_error *err) {
     *scored = 0;
-    if (!s->stream) {
-        int rc = vg_stream_create(s->m, &s->stream, err);
-        if (rc) return rc;
-    }
     vg_model_info i = vg_model_describe(s->m);
     int rc = VG_OK;
     if (s->have_pred) {

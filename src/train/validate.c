@@ -1,46 +1,11 @@
 /* validate.c - the normal score distribution of held-out footage, kept in the model file
  * so that scoring can show the normal band and calibration can start from it. */
 #include <cjson/cJSON.h>
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "core/stats.h"
 #include "core/status.h"
 #include "train/footage.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Percentile q (0..100) of sorted v by linear interpolation (NumPy's default). */
-static double percentile(const double *v, long long n, double q) {
-    double pos = q / 100.0 * (double)(n - 1);
-    long long i = (long long)pos;
-    return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
-static cJSON *distribution(double *v, long long n) {
-    /* both tails: PSNR falls and patch scores rise on anomalies */
-    static const double qs[] = {0.1, 0.5, 1, 10, 50, 90, 99, 99.5, 99.9};
-    double sum = 0, sq = 0;
-    for (long long i = 0; i < n; i++) sum += v[i];
-    double mean = sum / (double)n;
-    for (long long i = 0; i < n; i++) sq += (v[i] - mean) * (v[i] - mean);
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "mean", mean);
-    cJSON_AddNumberToObject(o, "std", n > 1 ? sqrt(sq / (double)(n - 1)) : 0);
-    cJSON_AddNumberToObject(o, "min", v[0]);
-    cJSON_AddNumberToObject(o, "max", v[n - 1]);
-    cJSON *p = cJSON_AddObjectToObject(o, "percentiles");
-    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "%g", qs[i]);
-        cJSON_AddNumberToObject(p, key, percentile(v, n, qs[i]));
-    }
-    return o;
-}
 
 /* Scores every frame of every clip after its first T. */
 static int score_all(vg_model *m, const vg_footage *f, int patch, double *psnr, double *pscore,
@@ -80,8 +45,8 @@ int vg_validate(vg_model *m, const vg_footage *val, int patch, vg_progress_fn pr
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "frames", (double)n);
         cJSON_AddNumberToObject(o, "patch", patch);
-        cJSON_AddItemToObject(o, "psnr", distribution(psnr, n));
-        cJSON_AddItemToObject(o, "patch_score", distribution(pscore, n));
+        cJSON_AddItemToObject(o, "psnr", vg_distribution_json(psnr, n));
+        cJSON_AddItemToObject(o, "patch_score", vg_distribution_json(pscore, n));
         char *s = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         rc = s ? vg_model_set_meta(m, "validation", s, err)

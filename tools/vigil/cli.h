@@ -13,6 +13,7 @@ int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 /* Parses an integer option value in [lo, hi]; prints "vigil: OPTION: ..." and returns 0
  * on failure. */
@@ -34,6 +35,14 @@ typedef struct cli_parser {
 /* Returns 0, 2 after printing a usage error, -1 after printing --help. */
 int cli_parse(const cli_parser *p, void *opts, int argc, char **argv);
 
+/* The index of value among names (same conventions: "vigil: OPTION: unknown value 'V' (a,
+ * b or c)"). */
+int cli_choice(const char *option, const char *value, const char *const *names, int n,
+               int *out);
+
+/* vg_score_kind's names in its order, for cli_choice. */
+extern const char *const cli_score_names[2];
+
 /* Parses a real option value in [lo, hi] (same conventions). */
 int cli_double(const char *option, const char *value, double lo, double hi, double *out);
 
@@ -45,6 +54,13 @@ int cli_roi(const char *option, const char *value, int roi[4]);
  * {"psnr", "percentiles", "0.5"} in "validation"; 0 when absent. */
 int cli_meta_number(const vg_model *m, const char *section, const char *const *path,
                     int depth, double *out);
+
+/* The source parameters a model was trained with (its size, ROI and fit, from its
+ * "training" metadata), for reading footage the way it saw it. */
+vg_source_params cli_model_source(const vg_model *m);
+
+/* Makes folder path unless it exists; VG_ERR_IO "PATH: cannot create folder (REASON)". */
+int cli_make_dir(const char *path, vg_error *err);
 
 /* Fills err as the library does, for failures found by the CLI itself; returns code. */
 int cli_set_error(vg_error *err, int code, const char *fmt, ...)

@@ -201,40 +201,36 @@ static void help(FILE *f) {
                "weights and Adam).\n");
 }
 
-/* Options as name/value pairs; returns 0, 2 on a bad option, -1 after --help. */
+static int on_flag(void *opts, const char *a) {
+    bench_opts *o = opts;
+    if (!strcmp(a, "--json")) return o->json = 1;
+    if (!strcmp(a, "--bf16")) return o->bf16 = 1;
+    return 0;
+}
+
+static int on_option(void *opts, const char *a, const char *v) {
+    bench_opts *o = opts;
+    long n = 0;
+    int ok = 1;
+    if (!strcmp(a, "--encoder")) o->model.encoder = v;
+    else if (!strcmp(a, "--variant")) o->model.variant = v;
+    else if (!strcmp(a, "--phases")) snprintf(o->phases, sizeof o->phases, "%s", v);
+    else if (!strcmp(a, "--size")) ok = cli_int(a, v, 32, 4096, &n), o->model.width = o->model.height = (int)n;
+    else if (!strcmp(a, "--frames")) ok = cli_int(a, v, 1, 64, &n), o->model.frames = (int)n;
+    else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->model.threads = (int)n;
+    else if (!strcmp(a, "--seconds")) ok = cli_int(a, v, 1, 3600, &n), o->seconds = (double)n;
+    else return -1;
+    return ok;
+}
+
+/* Returns 0, 2 on a bad option, -1 after --help. */
 static int parse(int argc, char **argv, bench_opts *o) {
     o->model = vg_model_default_params();
     o->model.threads = 2;
     o->seconds = 5;
     snprintf(o->phases, sizeof o->phases, "stream,train32,train8");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n = 0;
-        if (!strcmp(a, "--help")) return help(stdout), -1;
-        if (!strcmp(a, "--json")) {
-            o->json = 1;
-            continue;
-        }
-        if (!strcmp(a, "--bf16")) {
-            o->bf16 = 1;
-            continue;
-        }
-        int ok = 1;
-        if (!strcmp(a, "--encoder") && v) o->model.encoder = v;
-        else if (!strcmp(a, "--variant") && v) o->model.variant = v;
-        else if (!strcmp(a, "--phases") && v) snprintf(o->phases, sizeof o->phases, "%s", v);
-        else if (!strcmp(a, "--size")) ok = cli_int(a, v, 32, 4096, &n), o->model.width = o->model.height = (int)n;
-        else if (!strcmp(a, "--frames")) ok = cli_int(a, v, 1, 64, &n), o->model.frames = (int)n;
-        else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 0, 1024, &n), o->model.threads = (int)n;
-        else if (!strcmp(a, "--seconds")) ok = cli_int(a, v, 1, 3600, &n), o->seconds = (double)n;
-        else {
-            fprintf(stderr, "vigil: bench: unknown option or missing value '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (!ok) return 2;
-        i++;
-    }
-    return 0;
+    static const cli_parser parser = {"bench", help, on_flag, NULL, on_option};
+    return cli_parse(&parser, o, argc, argv);
 }
 
 int cmd_bench(int argc, char **argv) {

@@ -5,11 +5,9 @@
  * learns the normal score range from the held-out clip, scores the test clip and reports
  * which anomalies were caught and how many frames were false alarms. Heat maps of the
  * flagged frames and a score timeline show the result. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "demo_scene.h"
@@ -82,20 +80,14 @@ static const demo_event TEST_EVENTS[] = {
 };
 #define N_EVENTS (int)(sizeof TEST_EVENTS / sizeof *TEST_EVENTS)
 
-static int make_dir(const char *path, vg_error *err) {
-    if (mkdir(path, 0777) && errno != EEXIST)
-        return cli_set_error(err, VG_ERR_IO, "%s: cannot create folder (%s)", path,
-                             strerror(errno));
-    return VG_OK;
-}
-
 static int write_clip(const char *dir, const demo_scene *s, int frames, unsigned char *rgb,
                       vg_error *err) {
     char path[4096];
-    int rc = make_dir(dir, err);
+    int rc = cli_make_dir(dir, err);
     for (int f = 0; f < frames && !rc; f++) {
         demo_render(s, f, rgb);
-        snprintf(path, sizeof path, "%s/%04d.png", dir, f);
+        if (snprintf(path, sizeof path, "%s/%04d.png", dir, f) >= (int)sizeof path)
+            return cli_set_error(err, VG_ERR_ARG, "%s: path too long", dir);
         rc = vg_png_write(path, rgb, s->width, s->height, err);
     }
     return rc;
@@ -107,10 +99,10 @@ static int write_footage(const demo_opts *o, vg_error *err) {
     unsigned char *rgb = malloc((size_t)W * H * 3);
     if (!rgb) return cli_set_error(err, VG_ERR_NOMEM, "out of memory for frames");
     snprintf(path, sizeof path, "%s/footage", o->dir);
-    int rc = make_dir(o->dir, err);
-    if (!rc) rc = make_dir(path, err);
+    int rc = cli_make_dir(o->dir, err);
+    if (!rc) rc = cli_make_dir(path, err);
     snprintf(path, sizeof path, "%s/footage/normal", o->dir);
-    if (!rc) rc = make_dir(path, err);
+    if (!rc) rc = cli_make_dir(path, err);
     for (int c = 0; c < NORMAL_CLIPS && !rc; c++) {
         demo_scene s = {W, H, 100 + (uint64_t)c, NULL, 0};
         snprintf(path, sizeof path, "%s/footage/normal/clip%02d", o->dir, c + 1);
@@ -202,7 +194,7 @@ static int score_test(const demo_opts *o, vg_model *m, double thr, outcome *out,
     int rc = rgb && emap ? vg_scorer_create(m, VG_PATCH_DEFAULT, &sc, err)
                          : cli_set_error(err, VG_ERR_NOMEM, "out of memory for scoring");
     snprintf(path, sizeof path, "%s/heatmaps", o->dir);
-    if (!rc) rc = make_dir(path, err);
+    if (!rc) rc = cli_make_dir(path, err);
     for (int e = 0; e < N_EVENTS; e++) out->first_hit[e] = -1;
     for (int f = 0; f < TEST_FRAMES && !rc; f++) {
         vg_score s;

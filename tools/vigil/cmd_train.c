@@ -50,17 +50,6 @@ static void help(FILE *f) {
             "  --resume               continue the interrupted run that wrote MODEL\n");
 }
 
-static int parse_enum(const char *opt, const char *v, const char *const *names, int n,
-                      int *out) {
-    for (int i = 0; v && i < n; i++)
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return 1;
-        }
-    fprintf(stderr, "vigil: train: %s: unknown value '%s'\n", opt, v ? v : "");
-    return 0;
-}
-
 static int on_flag(void *opts, const char *a) {
     train_opts *o = opts;
     if (!strcmp(a, "--bf16")) o->sched.train.bf16 = 1;
@@ -94,8 +83,8 @@ static int on_option(void *opts, const char *a, const char *v) {
         if ((ok = cli_roi(a, v, r)))
             o->src.roi_x = r[0], o->src.roi_y = r[1], o->src.roi_w = r[2], o->src.roi_h = r[3];
     }
-    else if (!strcmp(a, "--fit")) ok = parse_enum(a, v, fits, 3, &e), o->src.fit = (vg_fit)e;
-    else if (!strcmp(a, "--aug")) ok = parse_enum(a, v, augs, 3, &e), o->sched.aug = (vg_aug)e;
+    else if (!strcmp(a, "--fit")) ok = cli_choice(a, v, fits, 3, &e), o->src.fit = (vg_fit)e;
+    else if (!strcmp(a, "--aug")) ok = cli_choice(a, v, augs, 3, &e), o->sched.aug = (vg_aug)e;
     else if (!strcmp(a, "--epochs")) ok = cli_int(a, v, 1, 100000, &n), o->sched.epochs = (int)n;
     else if (!strcmp(a, "--seqs-per-epoch"))
         ok = cli_int(a, v, 1, 100000000, &n), o->sched.seqs_per_epoch = (int)n;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -16,7 +17,8 @@ static const struct command {
     {"demo", "the whole job on a synthetic conveyor belt, no input needed", cmd_demo},
     {"train", "learn normal footage: vigil train -o MODEL SOURCE...", cmd_train},
     {"score", "score a video or stream against a model: vigil score -m MODEL SOURCE", cmd_score},
-    {"eval", "frame-level ROC AUC on labelled footage: vigil eval -m MODEL --labels FILE SOURCE...", cmd_eval},
+    {"eval", "ROC, EER, case and pixel AUC on labelled footage: vigil eval -m MODEL --labels FILE SOURCE...", cmd_eval},
+    {"calibrate", "thresholds from normal footage and synthetic anomalies: vigil calibrate -m MODEL --normal SOURCE...", cmd_calibrate},
     {"info", "describe a model file", cmd_info},
 };
 
@@ -54,6 +56,18 @@ int cli_parse(const cli_parser *p, void *opts, int argc, char **argv) {
     }
     return 0;
 }
+
+int cli_choice(const char *option, const char *value, const char *const *names, int n,
+               int *out) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(value, names[i])) return *out = i, 1;
+    fprintf(stderr, "vigil: %s: unknown value '%s' (", option, value);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", names[i], i + 2 < n ? ", " : i + 1 < n ? " or " : ")\n");
+    return 0;
+}
+
+const char *const cli_score_names[2] = {"patch", "psnr"};
 
 int cli_double(const char *option, const char *value, double lo, double hi, double *out) {
     char *end = NULL;
@@ -101,6 +115,32 @@ int cli_meta_number(const vg_model *m, const char *section, const char *const *p
     cJSON_Delete(root);
     free(text);
     return ok;
+}
+
+vg_source_params cli_model_source(const vg_model *m) {
+    vg_source_params sp = vg_source_default_params();
+    vg_model_info i = vg_model_describe(m);
+    sp.width = i.width, sp.height = i.height;
+    char *text = vg_model_get_meta(m, "training");
+    cJSON *t = cJSON_Parse(text);
+    const cJSON *roi = cJSON_GetObjectItem(t, "roi"), *fit = cJSON_GetObjectItem(t, "fit");
+    if (cJSON_GetArraySize(roi) == 4) {
+        sp.roi_x = cJSON_GetArrayItem(roi, 0)->valueint;
+        sp.roi_y = cJSON_GetArrayItem(roi, 1)->valueint;
+        sp.roi_w = cJSON_GetArrayItem(roi, 2)->valueint;
+        sp.roi_h = cJSON_GetArrayItem(roi, 3)->valueint;
+    }
+    if (cJSON_IsString(fit))
+        sp.fit = !strcmp(fit->valuestring, "crop") ? VG_FIT_CROP
+                 : !strcmp(fit->valuestring, "pad") ? VG_FIT_PAD : VG_FIT_STRETCH;
+    cJSON_Delete(t);
+    free(text);
+    return sp;
+}
+
+int cli_make_dir(const char *path, vg_error *err) {
+    if (!mkdir(path, 0777) || errno == EEXIST) return VG_OK;
+    return cli_set_error(err, VG_ERR_IO, "%s: cannot create folder (%s)", path, strerror(errno));
 }
 
 int cli_set_error(vg_error *err, int code, const char *fmt, ...) {

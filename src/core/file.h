@@ -1,0 +1,14 @@
+/* file.h - a whole file in memory. */
+#ifndef VG_FILE_H
+#define VG_FILE_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+/* The bytes of path followed by a 0 (so text can be parsed in place), *len of them (may be
+ * NULL); free with free(). NULL on failure: VG_ERR_IO naming path and the reason, or
+ * VG_ERR_NOMEM. */
+char *vg_read_file(const char *path, size_t *len, vg_error *err);
+
+#endif

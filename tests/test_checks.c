@@ -186,6 +186,9 @@ static void test_param_errors(void) {
     vg_error err = {0};
     CHECK(vg_checks_create(&p, &c, &err) == VG_ERR_ARG);
     p = vg_checks_default_params();
+    p.detail_ratio = 1; /* a frame as detailed as normal would be flagged */
+    CHECK(vg_checks_create(&p, &c, &err) == VG_ERR_ARG && strstr(err.msg, "detail ratio"));
+    p = vg_checks_default_params();
     c = make(&p);
     vg_checks_frame f;
     unsigned char px[3] = {0};
@@ -210,6 +213,41 @@ static double ref_motion(const unsigned char *a, const unsigned char *b, size_t 
         sum += abs(ya - yb);
     }
     return sum / (double)n;
+}
+
+/* Detail: a textured scene keeps it, the same scene blurred (a 4x4 box: a picture scaled
+ * down and up, or coded at a starved bitrate) loses it; black frames are not reported twice. */
+static void test_detail(void) {
+    static unsigned char a[W * H * 3], b[W * H * 3];
+    vg_checks_params p = vg_checks_default_params();
+    scene(a, W, H, 10, 6, 0);
+    vg_checks *c = make(&p);
+    if (!c) return;
+    p.detail = push(c, a, W, H, 0).detail; /* this scene's normal detail */
+    vg_checks_free(c);
+    c = make(&p);
+    if (!c) return;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int ch = 0; ch < 3; ch++) {
+                int s = 0;
+                for (int k = 0; k < 16; k++) s += a[((size_t)(y / 4 * 4 + k / 4) * W + x / 4 * 4 + k % 4) * 3 + ch];
+                b[((size_t)y * W + x) * 3 + ch] = (unsigned char)(s / 16);
+            }
+    vg_checks_frame sharp = push(c, a, W, H, 0), blurred = push(c, b, W, H, 0.04);
+    printf("detail: normal %.3f, sharp %.3f (score %.2f), blurred %.3f (score %.2f)\n", p.detail,
+           sharp.detail, sharp.score[VG_EVENT_DETAIL_LOSS], blurred.detail,
+           blurred.score[VG_EVENT_DETAIL_LOSS]);
+    CHECK(sharp.score[VG_EVENT_DETAIL_LOSS] < 1 && blurred.score[VG_EVENT_DETAIL_LOSS] >= 1);
+    fill(b, (size_t)W * H, 0, 0, 0);
+    vg_checks_frame black = push(c, b, W, H, 0.08);
+    CHECK(black.score[VG_EVENT_BLACK_FRAME] >= 1 && black.score[VG_EVENT_DETAIL_LOSS] == 0);
+    vg_checks_free(c);
+    p = vg_checks_default_params(); /* unknown normal detail: no check */
+    c = make(&p);
+    if (!c) return;
+    CHECK(push(c, b, W, H, 0).score[VG_EVENT_DETAIL_LOSS] == 0);
+    vg_checks_free(c);
 }
 
 static void test_fit(void) {
@@ -237,7 +275,9 @@ static void test_fit(void) {
     vg_footage *fo = NULL;
     double got = -1;
     CHECK_OK(vg_footage_load(paths, 1, &sp, NULL, NULL, &fo, &err), &err);
-    if (fo) CHECK_OK(vg_checks_fit_motion(fo, &got, &err), &err);
+    vg_checks_params fit = vg_checks_default_params();
+    if (fo) CHECK_OK(vg_checks_fit(fo, &fit, &err), &err);
+    got = fit.motion;
     int same = fabs(got - median) <= 1e-12 * median;
     printf("normal motion fit: %.6f, reference median of %d pairs %.6f %s\n", got, n, median,
            same ? "ok" : "FAIL");
@@ -250,7 +290,7 @@ static void test_fit(void) {
     CHECK_OK(vg_png_write(path, frames[0][0], W, H, &err), &err);
     fo = NULL;
     CHECK_OK(vg_footage_load(single, 1, &sp, NULL, NULL, &fo, &err), &err);
-    if (fo) CHECK(vg_checks_fit_motion(fo, &got, &err) == VG_ERR_ARG && strstr(err.msg, "two frames"));
+    if (fo) CHECK(vg_checks_fit(fo, &fit, &err) == VG_ERR_ARG && strstr(err.msg, "two frames"));
     vg_footage_free(fo);
     test_tmpdir_remove();
 }
@@ -376,7 +416,7 @@ static void test_ped2(void) {
     vg_error err = {0};
     vg_checks_params p = vg_checks_default_params();
     CHECK_OK(vg_footage_load(train, 1, &sp, NULL, NULL, &fo, &err), &err);
-    if (fo) CHECK_OK(vg_checks_fit_motion(fo, &p.motion, &err), &err);
+    if (fo) CHECK_OK(vg_checks_fit(fo, &p, &err), &err);
     vg_footage_free(fo);
     printf("Ped2 training 01: normal motion %.3f, frozen level %.3f\n", p.motion,
            fmax(p.frozen_ratio * p.motion, p.frozen_floor));
@@ -408,6 +448,7 @@ int main(void) {
     test_frozen();
     test_black_and_flat();
     test_gaps();
+    test_detail();
     test_param_errors();
     test_fit();
     test_end_to_end();

@@ -626,6 +626,8 @@ typedef enum vg_event_class {
     VG_EVENT_FLAT_FRAME,       /* "flat_frame": one uniform level that is not black (a card,
                                   a blank screen, a covered lens on a lit scene) */
     VG_EVENT_SIGNAL_LOST,      /* "signal_lost": frames stopped coming */
+    VG_EVENT_DETAIL_LOSS,      /* "detail_loss": the picture lost its fine detail (heavy
+                                  compression, a lower resolution scaled up, blur) */
     VG_EVENT_CLASSES           /* how many there are */
 } vg_event_class;
 
@@ -755,6 +757,12 @@ void vg_smoother_free(vg_smoother *s);             /* accepts NULL */
  *   signal_lost   a step in presentation timestamps of gap_frames nominal frame intervals
  *                 or more; score = step / (gap_frames * interval), on the first frame
  *                 after the gap. A source that fails or ends unexpectedly: vg_checks_lost.
+ *   detail_loss   detail, the mean |horizontal| + |vertical| luma difference of neighbours,
+ *                 at or below detail_ratio * the scene's normal detail (a frame predictor
+ *                 predicts a blurred or blocky picture well: it is smoother than normal);
+ *                 score = level / max(detail, level / 100); 0 for a black or flat frame
+ *                 and when the normal detail is unknown. Frames are compared at one size
+ *                 (the model's), since detail depends on it.
  * A checker belongs to one thread at a time. */
 
 typedef struct vg_checks_params {
@@ -768,6 +776,9 @@ typedef struct vg_checks_params {
     double fps;          /* nominal frame rate (vg_source_fps); 0 (default): the interval is
                             the smallest timestamp step seen */
     double gap_frames;   /* > 1; 5 */
+    double detail;       /* the scene's normal detail (vg_checks_fit); 0 (default): unknown,
+                            no detail_loss check */
+    double detail_ratio; /* in (0, 1); 0.8: a fifth of the fine detail gone */
 } vg_checks_params;
 
 vg_checks_params vg_checks_default_params(void);
@@ -777,6 +788,7 @@ typedef struct vg_checks_frame {
     double motion;                  /* NaN on a first frame (after create, reset or a size
                                        change) */
     double luma_mean, luma_std;
+    double detail;                  /* NaN for a frame under 2x2 pixels */
     double gap;                     /* timestamp step in nominal intervals; NaN on a first
                                        frame or a step that is not forward */
     double score[VG_EVENT_CLASSES]; /* by class; 0 where not applicable (prediction_error,
@@ -802,10 +814,10 @@ void vg_checks_lost(vg_checks *c, double now, vg_checks_frame *out);
  * learned frame interval is forgotten. */
 void vg_checks_reset(vg_checks *c);
 
-/* The scene's normal motion: the median, over the consecutive frame pairs of each clip of
- * normal footage, of the mean absolute luma difference. VG_ERR_ARG when no clip has two
- * frames. */
-int vg_checks_fit_motion(const vg_footage *normal, double *motion, vg_error *err);
+/* The scene's normal levels into p: motion, the median over the consecutive frame pairs of
+ * each clip of normal footage of the mean absolute luma difference; detail, the median of
+ * the frames' detail. VG_ERR_ARG when no clip has two frames. */
+int vg_checks_fit(const vg_footage *normal, vg_checks_params *p, vg_error *err);
 
 /* ---- pictures ---------------------------------------------------------------------------
  * What people look at: heat maps over frames and score timelines. */

@@ -136,7 +136,7 @@ int vg_calibrate(vg_model *m, const vg_footage *normal, const vg_calibrate_param
             rc = vg_fail(err, VG_ERR_SHAPE, "%s: frames are %dx%d, the model takes %dx%d",
                          normal->clips[c].name, normal->clips[c].width,
                          normal->clips[c].height, info.width, info.height);
-    if (!rc) rc = vg_checks_fit_motion(normal, &r.checks.motion, err);
+    if (!rc) rc = vg_checks_fit(normal, &r.checks, err);
     if (!rc) rc = vg_scorer_create(m, p->patch, &r.scorer, err);
     if (!rc) rc = normal_pass(&r, err);
     if (!rc) thresholds(&r);

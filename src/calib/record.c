@@ -73,6 +73,7 @@ static cJSON *normal_footage(const calib_run *r) {
     if (v) cJSON_AddItemToObject(o, "smoothed_score", vg_distribution_json(v, r->n_normal));
     free(v);
     cJSON_AddNumberToObject(o, "motion", r->checks.motion);
+    cJSON_AddNumberToObject(o, "detail", r->checks.detail);
     cJSON_AddNumberToObject(o, "checks_fpr", r->check_frames ? (double)r->check_flagged /
                                                                    (double)r->check_frames : 0);
     return o;
@@ -159,8 +160,9 @@ int calib_store(const calib_run *r, vg_error *err) {
             cJSON_AddItemToArray(cats, category_json(r, (vg_synth_category)c));
     }
     int rc = set_section(r->m, "calibration", o, err);
-    /* the frozen-frame check's yardstick: this scene's normal motion */
+    /* the frozen-frame and detail-loss checks' yardsticks: this scene's normal levels */
     cJSON *checks = cJSON_CreateObject();
     cJSON_AddNumberToObject(checks, "motion", r->checks.motion);
+    cJSON_AddNumberToObject(checks, "detail", r->checks.detail);
     return rc ? (cJSON_Delete(checks), rc) : set_section(r->m, "checks", checks, err);
 }

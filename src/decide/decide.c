@@ -48,11 +48,13 @@ static const int class_defaults[VG_EVENT_CLASSES][3] = {
     [VG_EVENT_BLACK_FRAME] = {2, 2, 2},
     [VG_EVENT_FLAT_FRAME] = {2, 2, 2},
     [VG_EVENT_SIGNAL_LOST] = {1, 1, 0},
+    [VG_EVENT_DETAIL_LOSS] = {3, 3, 2},
 };
 
 const char *vg_event_class_name(vg_event_class c) {
     static const char *const names[VG_EVENT_CLASSES] = {
-        "prediction_error", "frozen_frame", "black_frame", "flat_frame", "signal_lost"};
+        "prediction_error", "frozen_frame", "black_frame", "flat_frame", "signal_lost",
+        "detail_loss"};
     return (unsigned)c < VG_EVENT_CLASSES ? names[c] : "?";
 }
 

@@ -174,8 +174,9 @@ static int model_params(const score_events_opts *o, const operating_point *op, i
 
 static int open_checks(score_events *e, const vg_model *m, vg_error *err) {
     vg_checks_params cp = vg_checks_default_params();
-    const char *const motion[] = {"motion"};
+    const char *const motion[] = {"motion"}, *const detail[] = {"detail"};
     cli_meta_number(m, "checks", motion, 1, &cp.motion);
+    cli_meta_number(m, "checks", detail, 1, &cp.detail);
     cp.fps = e->fps;
     int rc = vg_checks_create(&cp, &e->checks, err);
     for (int k = VG_EVENT_FROZEN_FRAME; k < VG_EVENT_CLASSES && !rc; k++) {

@@ -16,10 +16,12 @@ static int summary(vg_html *h, const calib_run *r, vg_error *err) {
     char text[512];
     snprintf(text, sizeof text,
              "Score: %s (patch %d px), moving average over %d frames. %lld held-out normal "
-             "frames. Operational threshold: %s = %.6g, normal FPR %.4f (target %.4f).",
+             "frames. Operational threshold: %s = %.6g, normal FPR %.4f (target %.4f). "
+             "Signal checks flag %.4f of the normal frames.",
              vg_score_kind_name(p->score), p->patch, p->smooth, r->n_normal,
              vg_threshold_strategy_name(p->strategy), calib_display(r, r->chosen),
-             r->fpr[p->strategy], p->fpr);
+             r->fpr[p->strategy], p->fpr,
+             r->check_frames ? (double)r->check_flagged / (double)r->check_frames : 0.0);
     int rc = vg_html_text(h, text, err);
     char cells[4][3][48];
     const char *tab[4 * 3] = {"strategy", "threshold", "normal FPR"};
@@ -68,9 +70,13 @@ static int recall_chart(vg_html *h, const calib_run *r, vg_error *err) {
         for (int b = 0; b < r->cases[i].applicable; b++) hi = fmax(hi, r->cases[i].peak[b]);
     double t[CURVE_POINTS], x[CURVE_POINTS], y[VG_SYNTH_CATEGORIES][CURVE_POINTS];
     vg_series s[VG_SYNTH_CATEGORIES];
+    /* the patch score, an MSE, spans decades between normal frames and gross anomalies:
+       thresholds on a log scale; PSNR is logarithmic already */
+    int logx = r->p->score == VG_SCORE_PATCH && lo > 0;
     for (int k = 0; k < CURVE_POINTS; k++) {
-        t[k] = lo + (hi - lo) * k / (CURVE_POINTS - 1);
-        x[k] = calib_display(r, t[k]);
+        double f = (double)k / (CURVE_POINTS - 1);
+        t[k] = logx ? lo * pow(hi / lo, f) : lo + (hi - lo) * f;
+        x[k] = logx ? log10(t[k]) : calib_display(r, t[k]);
     }
     for (int c = 0; c < VG_SYNTH_CATEGORIES; c++) {
         recall_curve(r, (vg_synth_category)c, t, CURVE_POINTS, y[c]);
@@ -78,9 +84,10 @@ static int recall_chart(vg_html *h, const calib_run *r, vg_error *err) {
     }
     vg_chart ch = {.kind = VG_CHART_LINES, .title = "Recall of synthetic bursts vs threshold "
                                                     "(model alone, all severities)",
-                   .xlabel = r->p->score == VG_SCORE_PSNR ? "threshold PSNR dB" : "threshold",
+                   .xlabel = logx ? "threshold (log10 patch score)" : "threshold PSNR dB",
                    .ylabel = "recall", .series = s, .n_series = VG_SYNTH_CATEGORIES,
-                   .marker = calib_display(r, r->chosen), .has_marker = 1};
+                   .marker = logx ? log10(r->chosen) : calib_display(r, r->chosen),
+                   .has_marker = 1, .marker_label = logx ? "threshold, log10" : NULL};
     return vg_html_chart(h, &ch, err);
 }
 

@@ -169,11 +169,13 @@ static void draw_marker(const chart *p) {
     const vg_chart *c = p->c;
     if (!c->has_marker) return;
     double x = vg_axis_px(&p->x, c->marker);
+    /* the label reads away from the nearer edge, so it never runs into the legend */
+    int right = x > (p->fr.l + p->fr.r) / 2;
     fprintf(p->f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"" C_MARKER
                   "\" stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>\n"
-                  "<text x=\"%.1f\" y=\"%.0f\" fill=\"" C_MARKER "\" stroke=\"#ffffff\" "
-                  "stroke-width=\"3\" paint-order=\"stroke\">",
-            x, x, p->fr.t, p->fr.b, x + 4, p->fr.t + 12);
+                  "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"%s\" fill=\"" C_MARKER "\" "
+                  "stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">",
+            x, x, p->fr.t, p->fr.b, right ? x - 4 : x + 4, p->fr.t + 12, right ? "end" : "start");
     vg_xml_text(p->f, c->marker_label ? c->marker_label : "threshold", 24);
     fprintf(p->f, " %.4g</text>\n", c->marker);
 }

@@ -112,6 +112,11 @@ static void print_summary(const cJSON *rec) {
            cJSON_GetObjectItem(rec, "strategy")->valuestring,
            cJSON_GetObjectItem(rec, "fpr")->valuedouble,
            cJSON_GetObjectItem(rec, "normal_frames")->valueint);
+    const cJSON *normal = cJSON_GetObjectItem(rec, "normal");
+    printf("signal checks: normal FPR %.4f (scene's normal motion %.3f, detail %.3f)\n",
+           cJSON_GetObjectItem(normal, "checks_fpr")->valuedouble,
+           cJSON_GetObjectItem(normal, "motion")->valuedouble,
+           cJSON_GetObjectItem(normal, "detail")->valuedouble);
     if (!syn) return;
     printf("synthetic anomalies (recall of %d-frame bursts at the threshold; * operational):\n",
            cJSON_GetObjectItem(syn, "burst")->valueint);

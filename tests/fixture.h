@@ -12,7 +12,7 @@
 #include "models/model.h"
 
 /* The fixture tensor called name, which must hold n floats (else a failure and NULL). */
-static const float *fixture(const vg_tensorfile *f, const char *name, size_t n) {
+static inline const float *fixture(const vg_tensorfile *f, const char *name, size_t n) {
     const vg_tensor_entry *e = vg_tensorfile_find(f, name);
     size_t m = 1;
     for (int i = 0; e && i < e->ndim; i++) m *= (size_t)e->shape[i];
@@ -24,15 +24,20 @@ static const float *fixture(const vg_tensorfile *f, const char *name, size_t n) 
     return e->data;
 }
 
-/* n inputs U(-1, 1) named name (malloc'ed). */
-static float *draw(uint64_t seed, const char *name, size_t n) {
+/* n values U(lo, hi) named name (malloc'ed). */
+static inline float *draw_range(uint64_t seed, const char *name, size_t n, float lo, float hi) {
     float *x = malloc(n * sizeof *x);
-    vg_fill_uniform(x, n, vg_seed_for(seed, name), -1, 1);
+    vg_fill_uniform(x, n, vg_seed_for(seed, name), lo, hi);
     return x;
 }
 
+/* n inputs U(-1, 1) named name (malloc'ed). */
+static inline float *draw(uint64_t seed, const char *name, size_t n) {
+    return draw_range(seed, name, n, -1, 1);
+}
+
 /* A model of config cfg whose every tensor follows the fixture rule for seed. */
-static vg_model *fixture_model_of(const vg_predictor_config *cfg, uint64_t seed) {
+static inline vg_model *fixture_model_of(const vg_predictor_config *cfg, uint64_t seed) {
     vg_error e = {0};
     vg_param_table t;
     vg_model_table(cfg, &t);
@@ -51,7 +56,7 @@ static vg_model *fixture_model_of(const vg_predictor_config *cfg, uint64_t seed)
 }
 
 /* The stored form of a fixture tensor: all of it, or every (n/512)-th element. */
-static void compare_sampled(const vg_tensorfile *fix, const char *name, const float *got,
+static inline void compare_sampled(const vg_tensorfile *fix, const char *name, const float *got,
                             size_t n, double atol, double rtol) {
     size_t m = n > 4096 ? 512 : n, stride = n > 4096 ? n / 512 : 1;
     const float *want = fixture(fix, name, m);

@@ -13,6 +13,7 @@
 #include "nn/attention.h"
 #include "nn/dropout.h"
 #include "test.h"
+#include "fixture.h"
 
 #define SEED 42
 #define ATOL 1e-5
@@ -21,33 +22,15 @@
 static vg_error err;
 static vg_tensorfile *fix;
 
-static float *draw(const char *name, size_t n, float lo, float hi) {
-    float *x = malloc(n * sizeof *x);
-    vg_fill_uniform(x, n, vg_seed_for(SEED, name), lo, hi);
-    return x;
-}
-
 /* A weight by the fixture rule: U(-b, b), b = sqrt(3 / fan_in) rounded from double. */
 static float *draw_weight(const char *name, const int64_t *shape) {
     size_t n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
     float b = (float)sqrt(3.0 / (double)(shape[1] * shape[2] * shape[3]));
-    return draw(name, n, -b, b);
-}
-
-static const float *want(const char *name, size_t n) {
-    const vg_tensor_entry *e = vg_tensorfile_find(fix, name);
-    size_t m = 1;
-    for (int i = 0; e && i < e->ndim; i++) m *= (size_t)e->shape[i];
-    if (!e || m != n) {
-        fprintf(stderr, "FAIL fixture %s missing or of size %zu, expected %zu\n", name, m, n);
-        test_failures++;
-        return NULL;
-    }
-    return e->data;
+    return draw_range(SEED, name, n, -b, b);
 }
 
 static void compare(const char *name, const float *got, size_t n) {
-    const float *w = want(name, n);
+    const float *w = fixture(fix, name, n);
     if (w) check_close(name, got, w, n, ATOL, RTOL);
 }
 
@@ -78,17 +61,17 @@ static void test_conv(vg_ctx *ctx, const conv_case *c) {
     int64_t ws[4] = {p->transposed ? p->in_c : p->out_c,
                      (p->transposed ? p->out_c : p->in_c) / p->groups, p->kh, p->kw};
     snprintf(nm, sizeof nm, "%s.x", c->name);
-    float *x = draw(nm, vg_shape_count(c->x), -1, 1);
+    float *x = draw_range(SEED, nm, vg_shape_count(c->x), -1, 1);
     snprintf(nm, sizeof nm, "%s.w", c->name);
     float *w = draw_weight(nm, ws);
     snprintf(nm, sizeof nm, "%s.b", c->name);
-    float *b = draw(nm, (size_t)p->out_c, -0.1f, 0.1f);
+    float *b = draw_range(SEED, nm, (size_t)p->out_c, -0.1f, 0.1f);
     vg_conv *op = NULL;
     CHECK_OK(vg_conv_create(ctx, p, c->x, &op, &err), &err);
     if (!op) return;
     vg_shape ys = vg_conv_dst_shape(op);
     snprintf(nm, sizeof nm, "%s.dy", c->name);
-    float *dy = draw(nm, vg_shape_count(ys), -1, 1);
+    float *dy = draw_range(SEED, nm, vg_shape_count(ys), -1, 1);
     vg_tensor *tx = make_tensor(ctx, c->x, x), *tdy = make_tensor(ctx, ys, dy);
     CHECK_OK(vg_conv_set_weights(op, w, p->has_bias ? b : NULL, &err), &err);
     CHECK_OK(vg_conv_forward(op, tx, NULL, &err), &err);
@@ -133,17 +116,17 @@ static void test_bn(vg_ctx *ctx, const char *name, int relu) {
     size_t n = vg_shape_count(s);
     char nm[64];
     snprintf(nm, sizeof nm, "%s.x", name);
-    float *x = draw(nm, n, -1, 1);
+    float *x = draw_range(SEED, nm, n, -1, 1);
     snprintf(nm, sizeof nm, "%s.dy", name);
-    float *dy = draw(nm, n, -1, 1);
+    float *dy = draw_range(SEED, nm, n, -1, 1);
     snprintf(nm, sizeof nm, "%s.weight", name);
-    float *g = draw(nm, 8, 0.5f, 1.5f);
+    float *g = draw_range(SEED, nm, 8, 0.5f, 1.5f);
     snprintf(nm, sizeof nm, "%s.bias", name);
-    float *b = draw(nm, 8, -0.1f, 0.1f);
+    float *b = draw_range(SEED, nm, 8, -0.1f, 0.1f);
     snprintf(nm, sizeof nm, "%s.running_mean", name);
-    float *rm = draw(nm, 8, -0.1f, 0.1f);
+    float *rm = draw_range(SEED, nm, 8, -0.1f, 0.1f);
     snprintf(nm, sizeof nm, "%s.running_var", name);
-    float *rv = draw(nm, 8, 0.5f, 1.5f);
+    float *rv = draw_range(SEED, nm, 8, 0.5f, 1.5f);
     float dg[8], dbeta[8];
     vg_bn *op = NULL;
     CHECK_OK(vg_bn_create(ctx, s, 1e-5f, 0.1f, relu, &op, &err), &err);
@@ -169,9 +152,9 @@ static void test_act(vg_ctx *ctx, const char *name, vg_act act, float range) {
     size_t n = vg_shape_count(s);
     char nm[64];
     snprintf(nm, sizeof nm, "%s.x", name);
-    float *x = draw(nm, n, -range, range);
+    float *x = draw_range(SEED, nm, n, -range, range);
     snprintf(nm, sizeof nm, "%s.dy", name);
-    float *dy = draw(nm, n, -1, 1);
+    float *dy = draw_range(SEED, nm, n, -1, 1);
     vg_act_op *op = NULL;
     CHECK_OK(vg_act_create(ctx, s, act, 1, &op, &err), &err);
     vg_tensor *tx = make_tensor(ctx, s, x), *tdy = make_tensor(ctx, s, dy);
@@ -193,13 +176,13 @@ static void test_pool(vg_ctx *ctx, const char *name, vg_shape s, int k, int stri
     size_t n = vg_shape_count(s);
     char nm[64];
     snprintf(nm, sizeof nm, "%s.x", name);
-    float *x = draw(nm, n, -1, 1), *dx = malloc(n * sizeof *dx);
+    float *x = draw_range(SEED, nm, n, -1, 1), *dx = malloc(n * sizeof *dx);
     vg_pool *op = NULL;
     CHECK_OK(vg_pool_create(ctx, s, k, stride, pad, 1, &op, &err), &err);
     if (!op) return;
     vg_shape ds = vg_pool_dst_shape(op);
     snprintf(nm, sizeof nm, "%s.dy", name);
-    float *dy = draw(nm, vg_shape_count(ds), -1, 1);
+    float *dy = draw_range(SEED, nm, vg_shape_count(ds), -1, 1);
     vg_tensor *tx = make_tensor(ctx, s, x), *tdy = make_tensor(ctx, ds, dy);
     CHECK_OK(vg_pool_forward(op, tx, &err), &err);
     CHECK_OK(vg_pool_backward(op, tdy, NULL, &err), &err);
@@ -210,7 +193,7 @@ static void test_pool(vg_ctx *ctx, const char *name, vg_shape s, int k, int stri
     CHECK_OK(vg_pool_backward(op, tdy, tx, &err), &err);
     CHECK_OK(vg_tensor_read(vg_pool_diff_src(op), dx, &err), &err);
     for (size_t i = 0; i < n; i++) dx[i] -= x[i];
-    const float *w = want(nm, n);
+    const float *w = fixture(fix, nm, n);
     snprintf(nm, sizeof nm, "%s.dx (adding x)", name);
     if (w) check_close(nm, dx, w, n, ATOL, RTOL);
     vg_pool_free(op);
@@ -221,7 +204,7 @@ static void test_pool(vg_ctx *ctx, const char *name, vg_shape s, int k, int stri
 
 static void test_dropout(void) {
     size_t n = 2 * 8 * 6 * 7;
-    float *x = draw("dropout.x", n, -1, 1), *dy = draw("dropout.dy", n, -1, 1);
+    float *x = draw_range(SEED, "dropout.x", n, -1, 1), *dy = draw_range(SEED, "dropout.dy", n, -1, 1);
     uint64_t seed = vg_seed_for(SEED, "dropout.mask");
     vg_dropout_forward(x, x, n, 0.2f, seed);
     compare("dropout.y", x, n);
@@ -234,7 +217,7 @@ static void test_attention(vg_ctx *ctx) {
     vg_shape s = {2, 8, 6, 7};
     size_t n = vg_shape_count(s);
     int64_t ws[4] = {1, 2, 7, 7};
-    float *x = draw("attention.x", n, -1, 1), *dy = draw("attention.dy", n, -1, 1);
+    float *x = draw_range(SEED, "attention.x", n, -1, 1), *dy = draw_range(SEED, "attention.dy", n, -1, 1);
     float *w = draw_weight("attention.w", ws), dw[98];
     vg_attention *op = NULL;
     CHECK_OK(vg_attention_create(ctx, s, 1, &op, &err), &err);

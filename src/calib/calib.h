@@ -16,11 +16,10 @@ typedef struct case_result {
     int caught, caught_any;  /* at the threshold: by the model; by the model or a check */
     long long truth_frames, frames_caught; /* changed frames; those at or over it */
     double *peak;            /* applicable bursts' largest smoothed anomaly value */
-    unsigned char *checked;  /* applicable bursts a signal check flagged */
     char example[64];        /* heat map picture in the report folder, "" for none */
 } case_result;
 
-typedef enum { STRATEGIES = 3 } calib_count;
+#define STRATEGIES 3 /* vg_threshold_strategy values */
 
 typedef struct calib_run {
     vg_model *m;

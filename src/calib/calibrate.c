@@ -117,7 +117,7 @@ static void thresholds(calib_run *r) {
 
 static void run_free(calib_run *r) {
     for (int c = 0; r->raw && c < r->f->n; c++) free(r->raw[c]);
-    for (int i = 0; i < r->n_cases; i++) free(r->cases[i].peak), free(r->cases[i].checked);
+    for (int i = 0; i < r->n_cases; i++) free(r->cases[i].peak);
     free(r->raw), free(r->normal), free(r->cases);
     vg_scorer_free(r->scorer);
 }

@@ -118,8 +118,7 @@ static int run_burst(calib_run *r, case_result *cr, const burst *b, scratch *w, 
         cr->truth_frames += truth;
         cr->frames_caught += truth && v >= r->chosen;
     }
-    cr->peak[cr->applicable] = peak;
-    cr->checked[cr->applicable++] = (unsigned char)any;
+    cr->peak[cr->applicable++] = peak;
     cr->caught += peak >= r->chosen;
     cr->caught_any += peak >= r->chosen || any;
     return example ? write_example(r, cr, w, err) : VG_OK;
@@ -128,8 +127,7 @@ static int run_burst(calib_run *r, case_result *cr, const burst *b, scratch *w, 
 static int run_case(calib_run *r, case_result *cr, scratch *w, burst *plan_buf, vg_error *err) {
     int n = plan(r, cr->c->frames ? cr->c->frames : r->p->burst, plan_buf);
     cr->peak = malloc((size_t)(n ? n : 1) * sizeof *cr->peak);
-    cr->checked = malloc((size_t)(n ? n : 1));
-    if (!cr->peak || !cr->checked) return vg_fail(err, VG_ERR_NOMEM, "out of memory for recall");
+    if (!cr->peak) return vg_fail(err, VG_ERR_NOMEM, "out of memory for recall");
     int rc = VG_OK;
     for (int i = 0; i < n && !rc; i++) {
         cr->bursts++;

@@ -123,14 +123,14 @@ if command -v ffmpeg >/dev/null && [ -s "$tmp/m.safetensors" ]; then
     fails=$((fails + 1))
   fi
   m="$tmp/m.safetensors"
-  expect 1 "--exit 2 is above the threshold 1" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --threshold 1 --exit 2 "$f"
-  expect 1 "--exit 20 dB is below the threshold 25 dB" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --score psnr --threshold 25 --exit 20 "$f"
-  expect 1 "threshold -1 \(--threshold\): a patch-score threshold must be above 0" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --threshold -1 "$f"
-  expect 1 "--patch 8: the threshold \(the validation\) was set on 16-pixel patches" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --patch 8 "$f"
+  expect 1 "--events: exit 2 is above the threshold 1" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --threshold 1 --exit 2 "$f"
+  expect 1 "--events: exit 20 dB is below the threshold 25 dB" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --score psnr --threshold 25 --exit 20 "$f"
+  expect 1 "--events: threshold -1 \(the threshold given\): a patch-score threshold must be above 0" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --threshold -1 "$f"
+  expect 1 "--events: patch 8: the threshold \(the validation\) was set on 16-pixel patches" "$vigil" score -m "$m" -o "$tmp/x" --events "$ev" --patch 8 "$f"
   expect 1 "nodir/e.jsonl: cannot write" "$vigil" score -m "$m" -o "$tmp/x" --events "$tmp/nodir/e.jsonl" --threshold 1 "$f"
   if "$vigil" train -o "$tmp/noval.safetensors" --size 32x32 --frames 2 --epochs 1 \
        --seqs-per-epoch 4 --batch 4 "$tmp/clips" 2>/dev/null; then
-    expect 1 "--events needs a threshold: the model has no calibration or validation for patch; give --threshold" \
+    expect 1 "--events: no threshold: the model has no calibration or validation for patch; give one" \
       "$vigil" score -m "$tmp/noval.safetensors" -o "$tmp/x" --events "$ev" "$f"
   else
     echo "FAIL: train a model without validation"; fails=$((fails + 1))
@@ -209,6 +209,31 @@ if [ -s "$tmp/m.safetensors" ]; then
     echo "ok   calibrate: $(head -n 1 "$tmp/out")"
   else
     echo "FAIL: calibrate"; sed 's/^/    /' "$tmp/err" "$tmp/out"; fails=$((fails + 1))
+  fi
+fi
+
+# watch: configurations a user can get wrong (--check names file and line, or the camera);
+# then a short run of the calibrated model on the round trip's clips, into a JSON Lines file
+expect 2 "no CONFIG" "$vigil" watch
+expect 1 "nowhere.yaml: cannot open \\(No such file" "$vigil" watch --check "$tmp/nowhere.yaml"
+printf 'cameras:\n  - id: a\n    source: x\n    model: y\n    treshold: 3\n' >"$tmp/w1.yaml"
+expect 1 "w1.yaml:5: unknown key 'treshold' in cameras\[0\] \(did you mean 'threshold'\?\)" \
+  "$vigil" watch --check "$tmp/w1.yaml"
+printf 'cameras:\n  - id: a\n    source: %s\n    model: %s\n' "$tmp/clips/01" "$tmp/no-model.safetensors" >"$tmp/w2.yaml"
+expect 1 "no-model.safetensors" "$vigil" watch --check "$tmp/w2.yaml"
+if [ -s "$tmp/cal.safetensors" ]; then
+  printf 'cameras:\n  - id: a\n    source: %s\n    model: %s\n  - id: b\n    source: %s\n    model: %s\n' \
+    "$tmp/clips/01" "$tmp/cal.safetensors" "$tmp/gone" "$tmp/cal.safetensors" >"$tmp/w3.yaml"
+  expect 1 "camera b: .*gone: no such file" "$vigil" watch --check "$tmp/w3.yaml"
+  printf 'cameras:\n  - id: a\n    source: %s\n    model: %s\n    loop: true\nsinks:\n  jsonl: %s\nstorage:\n  dir: %s\nhttp:\n  port: 0\n' \
+    "$tmp/clips/01" "$tmp/cal.safetensors" "$tmp/w.jsonl" "$tmp/wdata" >"$tmp/w4.yaml"
+  if "$vigil" watch --check "$tmp/w4.yaml" >"$tmp/out" 2>&1 &&
+     "$vigil" watch --duration 3 --stats "$tmp/w.json" "$tmp/w4.yaml" 2>"$tmp/err" &&
+     [ -s "$tmp/wdata/events.db" ] && grep -q '"scored"' "$tmp/w.json" &&
+     grep -q "stopped: 1/1 cameras up" "$tmp/err"; then
+    echo "ok   watch: $(tail -n 1 "$tmp/err")"
+  else
+    echo "FAIL: watch"; sed 's/^/    /' "$tmp/out" "$tmp/err"; fails=$((fails + 1))
   fi
 fi
 

@@ -82,6 +82,16 @@ static void check_record(const char *json, const vg_model *m) {
     CHECK(cal.threshold == cJSON_GetObjectItem(rec, "threshold")->valuedouble);
     CHECK(cal.score == VG_SCORE_PATCH && cal.smooth == 5 && cal.patch == VG_PATCH_DEFAULT);
     CHECK(cal.band_lo <= cal.threshold && cal.threshold <= cal.band_hi && cal.fpr == fpr);
+    /* the normal percentiles: increasing, the 0.5% FPR threshold between the 99th and the
+       100th (or just over it, when fewer than one frame in 200 may pass) */
+    double ref[101];
+    CHECK_OK(vg_model_calibration_reference(m, ref, &err), &err);
+    int rising = 1;
+    for (int i = 1; i <= 100; i++) rising &= ref[i] >= ref[i - 1];
+    printf("reference %.6g .. %.6g (99th %.6g), increasing %d\n", ref[0], ref[100], ref[99],
+           rising);
+    CHECK(rising && ref[99] <= cal.threshold && cal.threshold <= nextafter(ref[100], INFINITY));
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "reference")) == 101);
     cJSON_Delete(rec);
 }
 
@@ -89,6 +99,8 @@ static void test_calibrate(const vg_footage *f) {
     vg_model *m = new_model();
     vg_calibration cal;
     CHECK(vg_model_calibration(m, &cal, &err) == VG_ERR_MISSING);
+    double ref[101];
+    CHECK(vg_model_calibration_reference(m, ref, &err) == VG_ERR_MISSING);
     vg_calibrate_params p = vg_calibrate_default_params();
     p.report = test_tmpdir("calibrate");
     char *json = NULL;
@@ -108,8 +120,28 @@ static void test_calibrate(const vg_footage *f) {
     printf("psnr worst - 1 dB: %.3f dB, fpr %g\n", db, cal.fpr);
     CHECK(cal.score == VG_SCORE_PSNR && cal.threshold == -db && cal.fpr == 0);
     CHECK(!cJSON_GetObjectItem(rec, "synthetic"));
+    /* stored in dB, rising; read back as -dB reversed: ref[100] is the lowest PSNR, whose
+       worst - 1 dB is the threshold */
+    CHECK_OK(vg_model_calibration_reference(m, ref, &err), &err);
+    const cJSON *dbs = cJSON_GetObjectItem(rec, "reference");
+    printf("psnr reference %.3f .. %.3f dB\n", -ref[100], -ref[0]);
+    CHECK(fabs(cal.threshold - (ref[100] + 1)) < 1e-9 && ref[0] <= ref[100]);
+    CHECK(cJSON_GetArrayItem(dbs, 0)->valuedouble == -ref[100] &&
+          cJSON_GetArrayItem(dbs, 100)->valuedouble == -ref[0]);
     cJSON_Delete(rec);
     free(json);
+
+    /* a model calibrated before the reference was stored */
+    char *section = vg_model_get_meta(m, "calibration");
+    cJSON *older = cJSON_Parse(section);
+    free(section);
+    cJSON_DeleteItemFromObject(older, "reference");
+    char *text = cJSON_PrintUnformatted(older);
+    CHECK_OK(vg_model_set_meta(m, "calibration", text, &err), &err);
+    CHECK(vg_model_calibration_reference(m, ref, &err) == VG_ERR_MISSING);
+    printf("older calibration: %s\n", err.msg);
+    free(text);
+    cJSON_Delete(older);
 
     vg_calibrate_params bad[4];
     for (int i = 0; i < 4; i++) bad[i] = vg_calibrate_default_params();

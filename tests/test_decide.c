@@ -438,6 +438,69 @@ static void test_json(void) {
     CHECK(vg_event_json(NULL, NULL, NULL, NULL) == NULL);
 }
 
+/* ---- moving the threshold (an adaptive one) -------------------------------------------- */
+
+/* Pushes score as the next frame of d: 1 and *ev when it gave an event. */
+static int push_one(vg_decider *d, long long *frame, double score, vg_event *ev) {
+    vg_error err = {0};
+    int got = 0;
+    CHECK_OK(vg_decider_push(d, (*frame)++, 0, score, ev, &got, &err), &err);
+    return got;
+}
+
+static void test_set_threshold(void) {
+    vg_decide_params p = plain();
+    p.band_lo = 0.9, p.band_hi = 1.2;
+    vg_decider *d = NULL;
+    vg_error err = {0};
+    CHECK_OK(vg_decider_create(&p, &d, &err), &err);
+    if (!d) return;
+    vg_event ev;
+    long long f = 0;
+    CHECK(push_one(d, &f, 1.5, &ev) && ev.type == VG_EVENT_NEW && push_one(d, &f, 0, &ev));
+    CHECK_OK(vg_decider_set_threshold(d, 2, NAN, &err), &err);
+    CHECK(!push_one(d, &f, 1.5, &ev)); /* under the new threshold */
+    /* the band moved with it (x2: [1.8, 2.4]); severity tiers are 3 and 4 now */
+    CHECK(push_one(d, &f, 2.3, &ev) && ev.type == VG_EVENT_NEW && ev.threshold == 2);
+    printf("threshold 1 -> 2: band [%g, %g], peak 2.3 confidence %d severity %d\n", ev.band_lo,
+           ev.band_hi, (int)ev.confidence, (int)ev.severity);
+    CHECK(fabs(ev.band_lo - 1.8) < 1e-12 && fabs(ev.band_hi - 2.4) < 1e-12);
+    CHECK(ev.confidence == VG_CONFIDENCE_LOW && ev.severity == VG_SEVERITY_LOW);
+    CHECK(push_one(d, &f, 1.99, &ev) && ev.type == VG_EVENT_END); /* exit = threshold */
+    CHECK(push_one(d, &f, 3.5, &ev) && ev.confidence == VG_CONFIDENCE_HIGH &&
+          ev.severity == VG_SEVERITY_MEDIUM);
+    CHECK(push_one(d, &f, 0, &ev) && ev.type == VG_EVENT_END);
+    /* a bad level is refused and leaves the decider as it was */
+    CHECK(vg_decider_set_threshold(d, 2, 2.5, &err) == VG_ERR_ARG &&
+          strstr(err.msg, "exit level 2.5"));
+    printf("exit over the threshold: %s\n", err.msg);
+    CHECK(vg_decider_set_threshold(d, -1, NAN, &err) == VG_ERR_ARG &&
+          strstr(err.msg, "positive threshold"));
+    CHECK(vg_decider_set_threshold(d, NAN, NAN, &err) == VG_ERR_ARG);
+    CHECK(vg_decider_set_threshold(NULL, 1, NAN, &err) == VG_ERR_ARG);
+    CHECK(!push_one(d, &f, 1.9, &ev));
+    CHECK_OK(vg_decider_set_threshold(d, 2, 1, &err), &err); /* hysteresis down to 1 */
+    CHECK(push_one(d, &f, 2.1, &ev) && ev.type == VG_EVENT_NEW &&
+          fabs(ev.band_lo - 1.8) < 1e-12);
+    CHECK(!push_one(d, &f, 1.2, &ev) && push_one(d, &f, 0.5, &ev) && ev.type == VG_EVENT_END);
+    vg_decider_free(d);
+
+    /* ABSOLUTE margins (-PSNR dB): the band shifts, the tiers stay threshold + margin */
+    p = plain();
+    p.margin = VG_MARGIN_ABSOLUTE, p.medium = 1.76, p.high = 3.01;
+    p.threshold = -30, p.band_lo = -30.5, p.band_hi = -29;
+    CHECK_OK(vg_decider_create(&p, &d, &err), &err);
+    if (!d) return;
+    f = 0;
+    CHECK_OK(vg_decider_set_threshold(d, -31, NAN, &err), &err);
+    CHECK(push_one(d, &f, -29.5, &ev) && ev.type == VG_EVENT_NEW);
+    printf("threshold -30 -> -31 dB: band [%g, %g], peak -29.5 confidence %d severity %d\n",
+           ev.band_lo, ev.band_hi, (int)ev.confidence, (int)ev.severity);
+    CHECK(fabs(ev.band_lo + 31.5) < 1e-12 && fabs(ev.band_hi + 30) < 1e-12);
+    CHECK(ev.confidence == VG_CONFIDENCE_HIGH && ev.severity == VG_SEVERITY_LOW);
+    vg_decider_free(d);
+}
+
 int main(void) {
     test_debounce();
     test_min_duration();
@@ -449,6 +512,7 @@ int main(void) {
     test_updates_and_flush();
     test_ids_and_streams();
     test_param_errors();
+    test_set_threshold();
     test_random_invariants();
     test_smoother();
     test_json();

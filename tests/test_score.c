@@ -462,6 +462,69 @@ static void test_timeline_args(void) {
     CHECK(!file_exists("x.svg"));
 }
 
+/* ---- lanes: cameras scored in batches ---------------------------------------------------- */
+
+/* Three cameras pushed to one 3-lane scorer in batches of 3, 2 and 1 (lanes in varying
+ * order, one lane reset midway) score as three 1-lane scorers do. Tolerance: rel 1e-4 on
+ * the MSE, since oneDNN may sum a batch's convolutions in another order than one frame's. */
+static void test_lanes_model(const char *encoder) {
+    enum { L = 3, STEPS = 9, W = 64, H = 64 };
+    vg_model_params mp = vg_model_default_params();
+    mp.encoder = encoder, mp.width = W, mp.height = H, mp.frames = 2, mp.threads = 1;
+    vg_model *m = NULL;
+    vg_error err = {0};
+    CHECK_OK(vg_model_create(&mp, &m, &err), &err);
+    if (!m) return;
+    vg_scorer *one[L] = {0}, *multi = NULL;
+    for (int l = 0; l < L; l++) CHECK_OK(vg_scorer_create(m, 16, &one[l], &err), &err);
+    CHECK_OK(vg_scorer_create_lanes(m, 16, L, &multi, &err), &err);
+    size_t fb = (size_t)W * H * 3;
+    unsigned char *rgb = malloc(fb * L);
+    double worst = 0;
+    int compared = 0, agree = 1;
+    for (int step = 0; step < STEPS && multi; step++) {
+        /* batches: all three, then lanes 2 and 0, then lane 1 alone, ... */
+        int n = 3 - step % 3, lane[L] = {2, 0, 1};
+        if (step == 5) {
+            vg_scorer_reset_lane(multi, 1);
+            vg_scorer_reset(one[1]);
+        }
+        const unsigned char *frames[L];
+        for (int i = 0; i < n; i++) {
+            for (size_t b = 0; b < fb; b++)
+                rgb[i * fb + b] = (unsigned char)((b * 7 + step * 13 + lane[i] * 101) % 251);
+            frames[i] = rgb + i * fb;
+        }
+        vg_score got[L], want;
+        int scored[L], scored1 = 0;
+        CHECK_OK(vg_scorer_push_lanes(multi, n, lane, frames, got, NULL, NULL, scored, &err), &err);
+        for (int i = 0; i < n; i++) {
+            CHECK_OK(vg_scorer_push(one[lane[i]], frames[i], &want, NULL, NULL, &scored1, &err),
+                     &err);
+            agree &= scored[i] == scored1;
+            if (!scored1 || !scored[i]) continue;
+            double rel = fabs(got[i].mse - want.mse) / want.mse;
+            worst = rel > worst ? rel : worst;
+            compared++;
+        }
+    }
+    int ok = agree && compared >= 6 && worst <= 1e-4;
+    printf("%-44s %d frames compared, largest mse rel %.2g (tol 1e-4) %s\n", encoder, compared,
+           worst, ok ? "ok" : "FAIL");
+    CHECK(ok);
+    int bad = 0, dup[2] = {1, 1};
+    const unsigned char *two[2] = {rgb, rgb};
+    vg_score sc[2];
+    int scored[2];
+    bad = vg_scorer_push_lanes(multi, 2, dup, two, sc, NULL, NULL, scored, &err);
+    printf("%-44s -> %d \"%s\"\n", "the same lane twice in one call", bad, err.msg);
+    CHECK(bad == VG_ERR_ARG);
+    free(rgb);
+    for (int l = 0; l < L; l++) vg_scorer_free(one[l]);
+    vg_scorer_free(multi);
+    vg_model_free(m);
+}
+
 int main(void) {
     const int cases[][3] = {{64, 48, 16}, {37, 29, 8}, {33, 17, 16}, {10, 7, 16}, {12, 50, 16},
                             {40, 40, 1},  {31, 23, 5}, {45, 45, 2},  {224, 224, 16}};
@@ -478,5 +541,7 @@ int main(void) {
     test_timeline_long();
     test_timeline_clock_and_empty();
     test_timeline_args();
+    test_lanes_model("mobilenet_v2");
+    test_lanes_model("unet");
     return test_result();
 }

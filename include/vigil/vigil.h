@@ -78,6 +78,11 @@ int vg_model_set_meta(vg_model *m, const char *section, const char *json, vg_err
 /* A section as JSON text (free with free()), or NULL when absent. */
 char *vg_model_get_meta(const vg_model *m, const char *section);
 
+/* The number at keys[0] .. keys[depth-1] inside a section, e.g. {"psnr", "percentiles",
+ * "0.5"} in "validation": 1 and *out, or 0 when absent or not a number. */
+int vg_model_meta_number(const vg_model *m, const char *section, const char *const *keys,
+                         int depth, double *out);
+
 /* Inference (predictions, streams, encodings) planned from now on computes in bfloat16
  * with float32 accumulation: about 2x faster on CPUs with AVX512_BF16; predictions within
  * 1% (relative L2) of float32 on the test fixtures. Default off; not stored in the model
@@ -126,6 +131,29 @@ int vg_stream_push(vg_stream *s, const float *frame, float *pred_next, int *read
 /* Starts over (a new clip): the next T frames are context again. Keeps the plans, so it
  * costs nothing, unlike a new stream. */
 void vg_stream_reset(vg_stream *s);
+
+/* Several streams of one model served together, one per lane (a camera): the frames of
+ * the lanes pushed in one call are encoded and predicted in batches, which uses the cores
+ * better than one frame at a time. vg_stream_create makes a stream of 1 lane. */
+int vg_stream_create_lanes(vg_model *m, int lanes, vg_stream **out, vg_error *err);
+
+/* Pushes n frames (n, 3, H, W), frame i to lane lane[i] (distinct lanes). For each lane
+ * with T frames in, pred_next[i] (n, 3, H, W; may be NULL) gets the prediction of its next
+ * frame and ready[i] = 1; else ready[i] = 0. */
+int vg_stream_push_lanes(vg_stream *s, int n, const int *lane, const float *frames,
+                         float *pred_next, int *ready, vg_error *err);
+
+/* Starts one lane over (its camera reconnected, say). */
+void vg_stream_reset_lane(vg_stream *s, int lane);
+
+/* What a frame looks like to the model, as a vector for nearest-neighbour comparisons
+ * (e.g. an allowlist of rare-but-normal pictures): the encoder's stride-32 feature maps
+ * averaged over the picture (the U-Net, which has no frozen encoder: the frame averaged
+ * over an 8 x 8 grid, 192 values). vg_model_embedding_size floats. */
+int vg_model_embedding_size(const vg_model *m);
+
+/* The embedding of the frame last pushed to lane. VG_ERR_ARG when the lane has none. */
+int vg_stream_embedding(vg_stream *s, int lane, float *out, vg_error *err);
 
 /* ---- training ---------------------------------------------------------------------------
  * Loss 0.6 MSE + 0.25 gradient-L1 + 0.15 (1 - SSIM, 11x11 Gaussian window, sigma 1.5) in
@@ -181,6 +209,9 @@ typedef enum vg_fit {
     VG_FIT_PAD      /* scale to fit inside the output, black bars: aspect kept, all seen */
 } vg_fit;
 
+/* "stretch", "crop", "pad"; "?" for a value out of range. */
+const char *vg_fit_name(vg_fit f);
+
 typedef struct vg_source_params {
     int width, height;              /* output size; 0, 0: the source's (after the ROI) */
     int roi_x, roi_y, roi_w, roi_h; /* crop applied before resizing; roi_w = 0: none */
@@ -193,6 +224,10 @@ typedef struct vg_source_params {
 } vg_source_params;
 
 vg_source_params vg_source_default_params(void);
+
+/* How model m saw its footage: its size, and the ROI and fit of its training ("training"
+ * metadata), so that every reader feeds it frames the same way. */
+vg_source_params vg_model_source_params(const vg_model *m);
 
 typedef struct vg_frame {
     long long index;          /* 0, 1, ... over delivered frames */
@@ -261,6 +296,25 @@ int vg_scorer_push(vg_scorer *s, const unsigned char *rgb, vg_score *out, float 
 
 /* Starts over (a new clip): the next T frames are context again. */
 void vg_scorer_reset(vg_scorer *s);
+
+/* A scorer of lanes, one per camera, whose frames are predicted in batches (as
+ * vg_stream_create_lanes). vg_scorer_create makes one of 1 lane. */
+int vg_scorer_create_lanes(vg_model *m, int patch, int lanes, vg_scorer **out,
+                           vg_error *err);
+
+/* Pushes n frames, rgb[i] to lane lane[i] (distinct lanes), as vg_scorer_push does for
+ * each: out[i], error_map[i] and pred_rgb[i] describe frame i when scored[i] = 1
+ * (error_map and pred_rgb may be NULL, or hold NULL entries). */
+int vg_scorer_push_lanes(vg_scorer *s, int n, const int *lane,
+                         const unsigned char *const *rgb, vg_score *out,
+                         float *const *error_map, unsigned char *const *pred_rgb,
+                         int *scored, vg_error *err);
+
+/* Starts one lane over. */
+void vg_scorer_reset_lane(vg_scorer *s, int lane);
+
+/* The embedding (vg_stream_embedding) of the frame last pushed to lane. */
+int vg_scorer_embedding(vg_scorer *s, int lane, float *out, vg_error *err);
 
 /* ---- footage and training on it ----------------------------------------------------------
  * Clips decoded once into memory at a model's size, then training as the thesis did
@@ -342,6 +396,14 @@ typedef struct vg_calibration {
 /* The model's calibration: VG_OK, VG_ERR_MISSING when it has none, VG_ERR_FORMAT when the
  * section is malformed. */
 int vg_model_calibration(const vg_model *m, vg_calibration *out, vg_error *err);
+
+/* The normal distribution the threshold was chosen from, for drift control: the section's
+ * "reference", the percentiles 0, 1, ..., 100 of the smoothed normal values in the score's
+ * own units (PSNR dB), into ref as increasing anomaly values (PSNR's negated and reversed,
+ * so ref[100] is minus the lowest normal PSNR). VG_ERR_MISSING when the model has no
+ * calibration or one from before the reference was stored (calibrate again),
+ * VG_ERR_FORMAT when it is malformed; ref is untouched on failure. */
+int vg_model_calibration_reference(const vg_model *m, double ref[101], vg_error *err);
 
 /* How the threshold is chosen from the normal scores (thesis §3.4, seed 000). */
 typedef enum vg_threshold_strategy {
@@ -717,6 +779,12 @@ int vg_decider_push(vg_decider *d, long long frame, double t, double score, vg_e
  * next stream; ids go on. */
 void vg_decider_flush(vg_decider *d, vg_event *ev, int *emitted);
 
+/* Moves the enter and exit levels (exit NAN: the threshold) from the next push on, e.g. to
+ * an adaptive threshold; checked as at create (VG_ERR_ARG, the decider unchanged). The
+ * severity tiers stay relative to the threshold, and the confidence band moves with it:
+ * scaled by new / old for RATIO margins, shifted by new - old for ABSOLUTE ones. */
+int vg_decider_set_threshold(vg_decider *d, double threshold, double exit, vg_error *err);
+
 /* The event as one line of JSON (snake_case; the payload of vigil's event sinks):
  *   {"id", "camera", "class", "type": "new"|"update"|"end", "start_frame", "end_frame",
  *    "start_time", "end_time", "duration", "peak", "peak_frame", "peak_time", "current",
@@ -819,6 +887,51 @@ void vg_checks_reset(vg_checks *c);
  * the frames' detail. VG_ERR_ARG when no clip has two frames. */
 int vg_checks_fit(const vg_footage *normal, vg_checks_params *p, vg_error *err);
 
+/* ---- operating points: a model's decisions as shipped, and as overridden ------------------ */
+
+/* How a model's prediction_error events are decided, with what an operator overrides. */
+typedef struct vg_operating_overrides {
+    int has_score;
+    vg_score_kind score;    /* with has_score: the score to decide on (default: the
+                               calibration's, else patch) */
+    double threshold;       /* NAN: the calibration's; else in the score's own units (PSNR
+                               dB: anomalous at or below) */
+    double exit;            /* NAN: the threshold; same units */
+    int patch, smooth;      /* 0: those the threshold was measured with (given ones must
+                               match a calibrated threshold) */
+    int debounce, min_duration, merge_gap, update_every; /* -1: the class defaults */
+} vg_operating_overrides;
+
+vg_operating_overrides vg_operating_default_overrides(void);
+
+typedef enum vg_operating_source {
+    VG_FROM_OVERRIDE,    /* "the threshold given" */
+    VG_FROM_CALIBRATION, /* "the model's calibration" */
+    VG_FROM_VALIDATION   /* "the validation": a model never calibrated; its validation's
+                            99.5th percentile of patch scores (0.5th of PSNR) */
+} vg_operating_source;
+
+const char *vg_operating_source_name(vg_operating_source s);
+
+typedef struct vg_operating_point {
+    vg_score_kind score;        /* the score decided on */
+    int patch;                  /* the scorer's patch window */
+    vg_decide_params decide;    /* prediction_error's, in anomaly values (PSNR negated; the
+                                   severity tiers of a PSNR threshold are MSE's 1.5x and 2x
+                                   in dB), ready for vg_decider_create */
+    vg_operating_source source; /* where the threshold came from */
+} vg_operating_point;
+
+/* The operating point of m's events under overrides o. VG_ERR_ARG (one line) for a model
+ * with no threshold to use, a patch or smoothing that contradicts the threshold's, a
+ * patch-score threshold <= 0 or an exit level past the threshold. */
+int vg_model_operating_point(const vg_model *m, const vg_operating_overrides *o,
+                             vg_operating_point *out, vg_error *err);
+
+/* The signal checks' scene levels (motion, detail) from m's "checks" metadata section,
+ * where vigil calibrate stores them, into p (left as they are when absent). */
+void vg_model_checks_params(const vg_model *m, vg_checks_params *p);
+
 /* ---- pictures ---------------------------------------------------------------------------
  * What people look at: heat maps over frames and score timelines. */
 
@@ -909,6 +1022,55 @@ int vg_html_image(vg_html *h, const char *path, const char *caption, vg_error *e
 
 /* Writes the page (PATH.tmp, then renamed over path). */
 int vg_html_write(vg_html *h, const char *path, vg_error *err);
+
+/* ---- the service: vigil watch -------------------------------------------------------------
+ * Many cameras in real time (SYSTEM.md "Decisions, events, alerts"), configured by a YAML
+ * file (examples/watch.yaml): a decode thread per camera (reconnecting with backoff), one
+ * inference worker that scores the cameras' frames in batches, the signal checks and the
+ * decision module per camera, events committed to a SQLite store and delivered from it to
+ * the sinks (JSON Lines, webhook, MQTT), heat-map snapshots, and an HTTP server for
+ * /metrics, /healthz and the events API. */
+
+typedef struct vg_watch vg_watch;
+
+typedef struct vg_watch_params {
+    /* Notable happenings (a camera lost or found, a sink failing, a reload), one line each,
+     * from any thread; NULL: none. */
+    void (*log)(void *user, const char *line);
+    void *user;
+} vg_watch_params;
+
+vg_watch_params vg_watch_default_params(void);
+
+/* Checks config without starting anything: the file is valid, every model loads and has
+ * a threshold for its cameras, file sources exist. *summary (may be NULL; free()) gets a
+ * few lines describing what would run. Errors say "FILE:LINE: ..." or name the camera. */
+int vg_watch_check(const char *config, char **summary, vg_error *err);
+
+/* Starts watching what config describes; returns once everything runs. */
+int vg_watch_start(const char *config, const vg_watch_params *p, vg_watch **out,
+                   vg_error *err);
+
+/* Reads the config file again and restarts with it (open events end first). When the new
+ * file is invalid, the old configuration keeps running and the error comes back. */
+int vg_watch_reload(vg_watch *w, vg_error *err);
+
+typedef struct vg_watch_stats {
+    int cameras, up;                  /* configured, and delivering now */
+    long long frames_in, scored, dropped, events, owed; /* since the last (re)start; owed:
+                                         deliveries the sinks still owe, all told */
+    double latency_p50, latency_p95, latency_p99, latency_max; /* frame arrival to
+                                         decision, seconds (1 ms bins) */
+    int http_port;                    /* 0: no HTTP server */
+    double seconds;                   /* since the cameras started */
+} vg_watch_stats;
+
+void vg_watch_get_stats(vg_watch *w, vg_watch_stats *out);
+
+/* Stops gracefully: cameras and worker stop, open events end (END is stored and sent), the
+ * sinks get up to 5 s to deliver what they owe (the rest stays owed in the store, for the
+ * next start); then frees w. Accepts NULL. */
+void vg_watch_stop(vg_watch *w);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
-/* calibration.c - reading a model's operating point back from its "calibration" metadata
- * section, and the one place that says which direction of which score is anomalous. */
+/* calibration.c - reading a model's operating point and normal reference distribution back
+ * from its "calibration" metadata section, and the one place that says which direction of
+ * which score is anomalous. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -47,14 +48,60 @@ static int parse(const cJSON *o, vg_calibration *c) {
     return c->band_lo <= c->threshold && c->threshold <= c->band_hi;
 }
 
-int vg_model_calibration(const vg_model *m, vg_calibration *out, vg_error *err) {
-    memset(out, 0, sizeof *out);
+/* The calibration section of m parsed into *o (cJSON_Delete it; NULL on failure) and its
+ * operating point into c. */
+static int load(const vg_model *m, cJSON **o, vg_calibration *c, vg_error *err) {
+    memset(c, 0, sizeof *c);
     char *text = vg_model_get_meta(m, "calibration");
-    if (!text) return vg_fail(err, VG_ERR_MISSING, "the model has no calibration (run vigil calibrate)");
-    cJSON *o = cJSON_Parse(text);
+    *o = NULL;
+    if (!text)
+        return vg_fail(err, VG_ERR_MISSING, "the model has no calibration (run vigil calibrate)");
+    *o = cJSON_Parse(text);
     free(text);
-    int ok = o && parse(o, out);
+    if (*o && parse(*o, c)) return VG_OK;
+    cJSON_Delete(*o);
+    *o = NULL;
+    return vg_fail(err, VG_ERR_FORMAT, "the model's calibration section is malformed");
+}
+
+int vg_model_calibration(const vg_model *m, vg_calibration *out, vg_error *err) {
+    cJSON *o;
+    int rc = load(m, &o, out, err);
     cJSON_Delete(o);
-    return ok ? VG_OK
-              : vg_fail(err, VG_ERR_FORMAT, "the model's calibration section is malformed");
+    return rc;
+}
+
+/* The "reference" array as increasing anomaly values: PSNR's percentiles (dB, rising
+ * towards normal) negated and reversed. 0 unless it is 101 finite non-decreasing numbers. */
+static int parse_reference(const cJSON *a, vg_score_kind k, double ref[101]) {
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 101) return 0;
+    int psnr = k == VG_SCORE_PSNR, i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 0;
+        ref[psnr ? 100 - i : i] = psnr ? -v->valuedouble : v->valuedouble;
+        i++;
+    }
+    for (i = 1; i <= 100; i++)
+        if (ref[i] < ref[i - 1]) return 0;
+    return 1;
+}
+
+int vg_model_calibration_reference(const vg_model *m, double ref[101], vg_error *err) {
+    cJSON *o;
+    vg_calibration c;
+    int rc = load(m, &o, &c, err);
+    if (rc) return rc;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "reference");
+    double got[101];
+    if (!a)
+        rc = vg_fail(err, VG_ERR_MISSING, "the model's calibration has no normal reference "
+                     "distribution (an older vigil calibrated it: run vigil calibrate again)");
+    else if (!parse_reference(a, c.score, got))
+        rc = vg_fail(err, VG_ERR_FORMAT, "the model's calibration reference is not 101 "
+                     "increasing numbers");
+    else
+        memcpy(ref, got, sizeof got);
+    cJSON_Delete(o);
+    return rc;
 }

@@ -1,8 +1,9 @@
 /* record.c - what a calibration ships (seed 000 step 7): calibration.json, the whole record
- * (threshold, strategy, smoothing, FPR on the held-out normal frames, each strategy's
- * threshold, per-case and per-category recall, fingerprints of the footage, vigil's
- * version), and the compact operating point in the model's "calibration" section, which
- * vg_model_calibration reads back. Numbers are in the score's own units (PSNR in dB). */
+ * (threshold, strategy, smoothing, FPR on the held-out normal frames, the percentiles of
+ * the normal values that drift control compares with, each strategy's threshold, per-case
+ * and per-category recall, fingerprints of the footage, vigil's version), and the compact
+ * operating point in the model's "calibration" section, which vg_model_calibration reads
+ * back. Numbers are in the score's own units (PSNR in dB). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
@@ -29,6 +30,17 @@ static void add_band(const calib_run *r, cJSON *o) {
     cJSON_AddItemToObject(o, "band", cJSON_CreateDoubleArray(band, 2));
 }
 
+/* The percentiles 0, 1, ..., 100 of the smoothed normal values, in display units: the
+ * normal distribution drift control compares a camera's live values with. PSNR's
+ * percentile i is minus the anomaly value's percentile 100 - i. */
+static void add_reference(const calib_run *r, cJSON *o) {
+    double ref[101];
+    int psnr = r->p->score == VG_SCORE_PSNR;
+    for (int i = 0; i <= 100; i++)
+        ref[i] = calib_display(r, vg_percentile(r->normal, r->n_normal, psnr ? 100 - i : i));
+    cJSON_AddItemToObject(o, "reference", cJSON_CreateDoubleArray(ref, 101));
+}
+
 /* The operating point: what vg_model_calibration needs, and how it was obtained. */
 static void add_operating_point(const calib_run *r, cJSON *o) {
     const vg_calibrate_params *p = r->p;
@@ -38,6 +50,7 @@ static void add_operating_point(const calib_run *r, cJSON *o) {
     cJSON_AddStringToObject(o, "strategy", vg_threshold_strategy_name(p->strategy));
     cJSON_AddNumberToObject(o, "threshold", calib_display(r, r->chosen));
     add_band(r, o);
+    add_reference(r, o);
     cJSON_AddNumberToObject(o, "fpr", r->fpr[p->strategy]);
     cJSON_AddNumberToObject(o, "normal_frames", (double)r->n_normal);
     cJSON_AddStringToObject(o, "vigil_version", vg_version());

@@ -1,10 +1,11 @@
-/* file.c - a whole file in memory (see file.h). */
+/* file.c - a whole file in memory, and folders (see file.h). */
 #include "core/file.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *vg_read_file(const char *path, size_t *len, vg_error *err) {
     FILE *f = fopen(path, "rb");
@@ -31,4 +32,9 @@ char *vg_read_file(const char *path, size_t *len, vg_error *err) {
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+int vg_make_dir(const char *path, vg_error *err) {
+    if (!mkdir(path, 0777) || errno == EEXIST) return VG_OK;
+    return vg_fail(err, VG_ERR_IO, "%s: cannot create folder (%s)", path, strerror(errno));
 }

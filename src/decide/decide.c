@@ -162,6 +162,30 @@ int vg_decider_create(const vg_decide_params *p, vg_decider **out, vg_error *err
     return VG_OK;
 }
 
+/* The confidence band keeps its place around a threshold that moved from old: scaled by
+ * new / old for RATIO margins (old > 0 there), shifted by new - old for ABSOLUTE ones. The
+ * clamps keep the threshold inside it when rounding would push an edge that was on it
+ * past it by an ulp. NaN (no band) stays NaN. */
+static void move_band(vg_decide_params *p, double old) {
+    double t = p->threshold;
+    if (p->margin == VG_MARGIN_RATIO) p->band_lo *= t / old, p->band_hi *= t / old;
+    else p->band_lo += t - old, p->band_hi += t - old;
+    if (isnan(p->band_lo)) return;
+    p->band_lo = fmin(p->band_lo, t), p->band_hi = fmax(p->band_hi, t);
+}
+
+int vg_decider_set_threshold(vg_decider *d, double threshold, double exit, vg_error *err) {
+    if (!d) return vg_fail(err, VG_ERR_ARG, "vg_decider_set_threshold: d must not be NULL");
+    vg_decide_params p = d->p;
+    p.threshold = threshold, p.exit = exit;
+    int rc = check_margins(&p, err); /* first: the band's move needs a positive RATIO one */
+    if (!rc) move_band(&p, d->p.threshold), rc = check_levels(&p, err);
+    if (rc) return rc;
+    if (isnan(p.exit)) p.exit = threshold;
+    d->p = p;
+    return VG_OK;
+}
+
 void vg_decider_free(vg_decider *d) {
     if (!d) return;
     vg_smoother_free(d->smoother);

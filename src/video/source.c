@@ -26,7 +26,13 @@ struct vg_source {
     long long index, errors;
     int64_t clock0; /* realtime: when the frame of timestamp pts0 was delivered */
     double pts0;
+    vg_rect src, dst; /* where the last frame came from and went (vg_fit_rects) */
 };
+
+const char *vg_fit_name(vg_fit f) {
+    static const char *const names[] = {"stretch", "crop", "pad"};
+    return f >= VG_FIT_STRETCH && f <= VG_FIT_PAD ? names[f] : "?";
+}
 
 vg_source_params vg_source_default_params(void) {
     return (vg_source_params){.fit = VG_FIT_STRETCH, .timeout_ms = 10000, .folder_fps = 25.0};
@@ -109,9 +115,8 @@ static int next_decoded(vg_source *s, AVFrame **f, vg_error *err) {
 
 /* Converts f into s->rgb; a message is prefixed with the image or the source. */
 static int convert(vg_source *s, const AVFrame *f, vg_error *err) {
-    vg_rect src, dst;
-    int rc = vg_fit_rects(f->width, f->height, &s->p, s->width, s->height, &src, &dst, err);
-    if (rc == VG_OK) rc = vg_convert(s->conv, f, src, dst, s->rgb, s->width, s->height, err);
+    int rc = vg_fit_rects(f->width, f->height, &s->p, s->width, s->height, &s->src, &s->dst, err);
+    if (rc == VG_OK) rc = vg_convert(s->conv, f, s->src, s->dst, s->rgb, s->width, s->height, err);
     if (rc != VG_OK) vg_wrap(err, s->kind == VG_URI_FOLDER ? s->images[s->next_image - 1] : s->uri);
     return rc;
 }
@@ -191,6 +196,10 @@ int vg_source_read(vg_source *s, vg_frame *f, vg_error *err) {
     if (s->p.realtime && (s->kind == VG_URI_FILE || s->kind == VG_URI_FOLDER)) pace(s);
     *f = (vg_frame){s->index++, s->pts, s->width, s->height, s->rgb};
     return VG_OK;
+}
+
+void vg_source_rects(const vg_source *s, vg_rect *src, vg_rect *dst) {
+    *src = s->src, *dst = s->dst;
 }
 
 double vg_source_fps(const vg_source *s) {

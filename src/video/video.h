@@ -83,6 +83,10 @@ typedef struct vg_rect {
 int vg_fit_rects(int frame_w, int frame_h, const vg_source_params *p, int out_w, int out_h,
                  vg_rect *src, vg_rect *dst, vg_error *err);
 
+/* Where the frame a source delivered last came from (source pixels) and went (output
+ * pixels), as vg_fit_rects gave them: e.g. to map privacy masks drawn on source frames. */
+void vg_source_rects(const vg_source *s, vg_rect *src, vg_rect *dst);
+
 typedef struct vg_converter vg_converter;
 
 int vg_converter_create(vg_converter **out, vg_error *err);

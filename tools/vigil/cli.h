@@ -14,6 +14,7 @@ int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Parses an integer option value in [lo, hi]; prints "vigil: OPTION: ..." and returns 0
  * on failure. */
@@ -49,15 +50,6 @@ int cli_double(const char *option, const char *value, double lo, double hi, doub
 /* "WxH" (sizes) and "x,y,w,h" (regions); same conventions. */
 int cli_size(const char *option, const char *value, int *w, int *h);
 int cli_roi(const char *option, const char *value, int roi[4]);
-
-/* The number at path (keys, depth of them) inside metadata section of m, e.g.
- * {"psnr", "percentiles", "0.5"} in "validation"; 0 when absent. */
-int cli_meta_number(const vg_model *m, const char *section, const char *const *path,
-                    int depth, double *out);
-
-/* The source parameters a model was trained with (its size, ROI and fit, from its
- * "training" metadata), for reading footage the way it saw it. */
-vg_source_params cli_model_source(const vg_model *m);
 
 /* Makes folder path unless it exists; VG_ERR_IO "PATH: cannot create folder (REASON)". */
 int cli_make_dir(const char *path, vg_error *err);

@@ -174,7 +174,7 @@ static int run(calibrate_opts *o, vg_model **m, vg_footage **f, char **json, vg_
     int rc = vg_model_load(o->model, o->threads, m, err);
     if (!rc && o->bf16) rc = vg_model_set_bf16(*m, 1, err);
     if (!rc && o->report) rc = cli_make_dir(o->report, err);
-    vg_source_params sp = rc ? vg_source_default_params() : cli_model_source(*m);
+    vg_source_params sp = rc ? vg_source_default_params() : vg_model_source_params(*m);
     if (!rc) rc = vg_footage_load(o->sources, o->n_sources, &sp, cli_progress_cb, &bar, f, err);
     if (!rc) {
         fprintf(stderr, "vigil: calibrate: %d clips, %lld normal frames\n",

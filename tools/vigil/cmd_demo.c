@@ -160,7 +160,7 @@ static int train(const demo_opts *o, vg_model **m, cli_progress *bar, vg_error *
 static double threshold(const vg_model *m) {
     static const char *const path[] = {"patch_score", "max"};
     double t = 0;
-    cli_meta_number(m, "validation", path, 2, &t);
+    vg_model_meta_number(m, "validation", path, 2, &t);
     return t;
 }
 

@@ -352,7 +352,7 @@ static int run(scoring *s, vg_error *err) {
     if (!rc && o->masks) rc = vg_roc_hist_create(1e-9, 1, 4096, &d->pixels, err);
     if (!rc && o->report) rc = make_report_dirs(o->report, err);
     if (!rc) {
-        s->sp = cli_model_source(d->m);
+        s->sp = vg_model_source_params(d->m);
         s->width = s->sp.width, s->height = s->sp.height;
         rc = scoring_buffers(s, err);
     }

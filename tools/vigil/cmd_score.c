@@ -91,7 +91,7 @@ static int parse(int argc, char **argv, score_opts *o) {
 
 /* The source parameters the model was trained with, or the ROI asked for. */
 static vg_source_params source_params(const vg_model *m, const score_opts *o) {
-    vg_source_params sp = cli_model_source(m);
+    vg_source_params sp = vg_model_source_params(m);
     if (o->has_roi)
         sp.roi_x = o->roi[0], sp.roi_y = o->roi[1], sp.roi_w = o->roi[2], sp.roi_h = o->roi[3];
     return sp;
@@ -136,8 +136,8 @@ static void write_row(FILE *f, const score_opts *o, const vg_frame *fr, const vg
 static int psnr_band(const vg_model *m, double *lo, double *hi) {
     static const char *const p_lo[] = {"psnr", "percentiles", "0.5"};
     static const char *const p_hi[] = {"psnr", "percentiles", "99.5"};
-    return cli_meta_number(m, "validation", p_lo, 3, lo) &&
-           cli_meta_number(m, "validation", p_hi, 3, hi);
+    return vg_model_meta_number(m, "validation", p_lo, 3, lo) &&
+           vg_model_meta_number(m, "validation", p_hi, 3, hi);
 }
 
 static int write_timeline(const score_opts *o, int smooth, const vg_model *m, const series *s,

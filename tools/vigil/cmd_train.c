@@ -65,11 +65,14 @@ static int on_source(void *opts, const char *a) {
     return 1;
 }
 
+/* vg_aug's names in its order. */
+static const char *const augs[] = {"none", "general", "lighting"};
+
 /* Options taking a value (cli_parser.option). */
 static int on_option(void *opts, const char *a, const char *v) {
     train_opts *o = opts;
-    static const char *const fits[] = {"stretch", "crop", "pad"};
-    static const char *const augs[] = {"none", "general", "lighting"};
+    const char *const fits[] = {vg_fit_name(VG_FIT_STRETCH), vg_fit_name(VG_FIT_CROP),
+                                vg_fit_name(VG_FIT_PAD)};
     long n = 0;
     int e = 0, ok = 1;
     if (!strcmp(a, "-o")) o->out = v;
@@ -123,8 +126,6 @@ static int parse(int argc, char **argv, train_opts *o) {
 /* The "training" metadata section: how the model was made, so scoring can reproduce the
  * input pipeline and a reader can reproduce the run. */
 static char *training_json(const train_opts *o, const vg_footage *f, double wall, double loss) {
-    static const char *const fits[] = {"stretch", "crop", "pad"};
-    static const char *const augs[] = {"none", "general", "lighting"};
     cJSON *j = cJSON_CreateObject();
     cJSON *src = cJSON_AddArrayToObject(j, "sources");
     for (int i = 0; i < o->n_sources; i++) cJSON_AddItemToArray(src, cJSON_CreateString(o->sources[i]));
@@ -135,7 +136,7 @@ static char *training_json(const train_opts *o, const vg_footage *f, double wall
         int r[4] = {o->src.roi_x, o->src.roi_y, o->src.roi_w, o->src.roi_h};
         cJSON_AddItemToObject(j, "roi", cJSON_CreateIntArray(r, 4));
     }
-    cJSON_AddStringToObject(j, "fit", fits[o->src.fit]);
+    cJSON_AddStringToObject(j, "fit", vg_fit_name(o->src.fit));
     cJSON_AddStringToObject(j, "aug", augs[o->sched.aug]);
     cJSON_AddNumberToObject(j, "epochs", o->sched.epochs);
     cJSON_AddNumberToObject(j, "seqs_per_epoch", o->sched.seqs_per_epoch);

@@ -263,8 +263,8 @@ static int clip_timeline(vg_html *h, const eval_data *d, const eval_clip *c, vg_
                       .higher_is_normal = k == VG_SCORE_PSNR, .truth = c->truth,
                       .has_threshold = d->point.known && d->point.score == k,
                       .threshold = shown_value(k, d->point.threshold)};
-    if (!(cli_meta_number(d->m, "validation", lo[k], 3, &tl.band_lo) &&
-          cli_meta_number(d->m, "validation", hi[k], 3, &tl.band_hi)))
+    if (!(vg_model_meta_number(d->m, "validation", lo[k], 3, &tl.band_lo) &&
+          vg_model_meta_number(d->m, "validation", hi[k], 3, &tl.band_hi)))
         tl.band_lo = tl.band_hi = 0;
     int rc = vg_html_timeline(h, &tl, err);
     free(v), free(s);

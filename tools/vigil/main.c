@@ -19,6 +19,7 @@ static const struct command {
     {"score", "score a video or stream against a model: vigil score -m MODEL SOURCE", cmd_score},
     {"eval", "ROC, EER, case and pixel AUC on labelled footage: vigil eval -m MODEL --labels FILE SOURCE...", cmd_eval},
     {"calibrate", "thresholds from normal footage and synthetic anomalies: vigil calibrate -m MODEL --normal SOURCE...", cmd_calibrate},
+    {"watch", "watch cameras in real time: events, alerts, metrics: vigil watch CONFIG", cmd_watch},
     {"info", "describe a model file", cmd_info},
 };
 
@@ -102,40 +103,6 @@ int cli_roi(const char *option, const char *value, int roi[4]) {
         return 0;
     }
     return 1;
-}
-
-int cli_meta_number(const vg_model *m, const char *section, const char *const *path,
-                    int depth, double *out) {
-    char *text = vg_model_get_meta(m, section);
-    cJSON *root = cJSON_Parse(text);
-    const cJSON *v = root;
-    for (int k = 0; k < depth && v; k++) v = cJSON_GetObjectItemCaseSensitive(v, path[k]);
-    int ok = cJSON_IsNumber(v);
-    if (ok) *out = v->valuedouble;
-    cJSON_Delete(root);
-    free(text);
-    return ok;
-}
-
-vg_source_params cli_model_source(const vg_model *m) {
-    vg_source_params sp = vg_source_default_params();
-    vg_model_info i = vg_model_describe(m);
-    sp.width = i.width, sp.height = i.height;
-    char *text = vg_model_get_meta(m, "training");
-    cJSON *t = cJSON_Parse(text);
-    const cJSON *roi = cJSON_GetObjectItem(t, "roi"), *fit = cJSON_GetObjectItem(t, "fit");
-    if (cJSON_GetArraySize(roi) == 4) {
-        sp.roi_x = cJSON_GetArrayItem(roi, 0)->valueint;
-        sp.roi_y = cJSON_GetArrayItem(roi, 1)->valueint;
-        sp.roi_w = cJSON_GetArrayItem(roi, 2)->valueint;
-        sp.roi_h = cJSON_GetArrayItem(roi, 3)->valueint;
-    }
-    if (cJSON_IsString(fit))
-        sp.fit = !strcmp(fit->valuestring, "crop") ? VG_FIT_CROP
-                 : !strcmp(fit->valuestring, "pad") ? VG_FIT_PAD : VG_FIT_STRETCH;
-    cJSON_Delete(t);
-    free(text);
-    return sp;
 }
 
 int cli_make_dir(const char *path, vg_error *err) {

@@ -70,113 +70,21 @@ int score_events_option(score_events_opts *o, const char *a, const char *v) {
 
 /* ---- the model's decider ---------------------------------------------------------------- */
 
-/* Where the threshold of the model's events comes from, in anomaly values (higher =
- * more anomalous; PSNR negated), with the patch window and smoothing it was measured with
- * (0: any; PSNR has no patch window). */
-typedef struct operating_point {
-    vg_score_kind kind;
-    double threshold, band_lo, band_hi;
-    int patch, smooth;
-    const char *from;
-} operating_point;
-
-/* The validation's percentile (99.5th of patch scores, 0.5th of PSNR): the threshold of
- * a model that was never calibrated. 0 when the model has no validation. */
-static int from_validation(const vg_model *m, vg_score_kind kind, operating_point *op) {
-    int psnr = kind == VG_SCORE_PSNR;
-    const char *const path[] = {psnr ? "psnr" : "patch_score", "percentiles", psnr ? "0.5" : "99.5"};
-    const char *const patch_key[] = {"patch"};
-    double v, patch = 0;
-    if (!cli_meta_number(m, "validation", path, 3, &v)) return 0;
-    cli_meta_number(m, "validation", patch_key, 1, &patch);
-    *op = (operating_point){kind, psnr ? -v : v, NAN, NAN, psnr ? 0 : (int)patch, 0,
-                            "the validation"};
-    fprintf(stderr, "vigil: score: note: the model has no calibration for %s; events use the "
-            "validation's %s percentile, %g%s, as the threshold (vigil calibrate sets one)\n",
-            vg_score_kind_name(kind), psnr ? "0.5th" : "99.5th", v, psnr ? " dB" : "");
-    return 1;
-}
-
-static int find_threshold(const score_events_opts *o, const vg_model *m, operating_point *op,
-                          vg_error *err) {
-    vg_calibration cal;
-    int rc = vg_model_calibration(m, &cal, err);
-    if (rc && rc != VG_ERR_MISSING) return rc;
-    int calibrated = rc == VG_OK;
-    vg_score_kind kind = o->has_kind || !calibrated ? o->kind : cal.score;
-    if (!isnan(o->threshold)) {
-        double t = kind == VG_SCORE_PSNR ? -o->threshold : o->threshold;
-        *op = (operating_point){kind, t, NAN, NAN, 0, 0, "--threshold"};
-    } else if (calibrated && cal.score == kind) {
-        *op = (operating_point){kind, cal.threshold, cal.band_lo, cal.band_hi,
-                                kind == VG_SCORE_PATCH ? cal.patch : 0, cal.smooth,
-                                "the model's calibration"};
-    } else if (!from_validation(m, kind, op)) {
-        return cli_set_error(err, VG_ERR_ARG, "--events needs a threshold: the model has no "
-                             "calibration or validation for %s; give --threshold",
-                             vg_score_kind_name(kind));
-    }
-    return VG_OK;
-}
-
-/* The scoring's patch window and smoothing: given ones must match the threshold's. */
-static int adopt_scoring(const operating_point *op, int *patch, int *smooth, vg_error *err) {
-    if (op->patch && *patch && *patch != op->patch)
-        return cli_set_error(err, VG_ERR_ARG, "--patch %d: the threshold (%s) was set on %d-pixel "
-                             "patches; leave --patch out or give --threshold", *patch, op->from,
-                             op->patch);
-    if (op->smooth && *smooth && *smooth != op->smooth)
-        return cli_set_error(err, VG_ERR_ARG, "--smooth %d: the threshold (%s) is for a %d-frame "
-                             "moving average; leave --smooth out or give --threshold", *smooth,
-                             op->from, op->smooth);
-    if (!*patch) *patch = op->patch ? op->patch : VG_PATCH_DEFAULT;
-    if (!*smooth) *smooth = op->smooth ? op->smooth : 1;
-    return VG_OK;
-}
-
-/* The exit level as an anomaly value, checked against the threshold in the user's units. */
-static int exit_level(const score_events_opts *o, const operating_point *op, double *exit,
-                      vg_error *err) {
-    int psnr = op->kind == VG_SCORE_PSNR;
-    *exit = NAN;
-    if (isnan(o->exit)) return VG_OK;
-    *exit = psnr ? -o->exit : o->exit;
-    if (*exit <= op->threshold) return VG_OK;
-    return psnr ? cli_set_error(err, VG_ERR_ARG, "--exit %g dB is below the threshold %g dB: an "
-                                "event ends when PSNR is back above the exit level, so it must "
-                                "be at least the threshold", o->exit, -op->threshold)
-                : cli_set_error(err, VG_ERR_ARG, "--exit %g is above the threshold %g: an event "
-                                "ends when the score falls below the exit level, so it must be "
-                                "at most the threshold", o->exit, op->threshold);
-}
-
-static int model_params(const score_events_opts *o, const operating_point *op, int smooth,
-                        vg_decide_params *p, vg_error *err) {
-    *p = vg_decide_default_params(VG_EVENT_PREDICTION_ERROR);
-    if (op->kind == VG_SCORE_PATCH && !(op->threshold > 0))
-        return cli_set_error(err, VG_ERR_ARG, "threshold %g (%s): a patch-score threshold must "
-                             "be above 0", op->threshold, op->from);
-    p->threshold = op->threshold;
-    p->band_lo = op->band_lo, p->band_hi = op->band_hi;
-    p->smooth = smooth;
-    if (op->kind == VG_SCORE_PSNR) { /* the ratio tiers of MSE, 1.5x and 2x, in dB */
-        p->margin = VG_MARGIN_ABSOLUTE;
-        p->medium = 10 * log10(p->medium), p->high = 10 * log10(p->high);
-    }
-    if (o->debounce >= 0) p->debounce = o->debounce;
-    if (o->min_duration >= 0) p->min_duration = o->min_duration;
-    if (o->merge_gap >= 0) p->merge_gap = o->merge_gap;
-    if (o->update >= 0) p->update_every = o->update;
-    return exit_level(o, op, &p->exit, err);
+static vg_operating_overrides overrides_of(const score_events_opts *o, int patch, int smooth) {
+    vg_operating_overrides v = vg_operating_default_overrides();
+    v.has_score = o->has_kind, v.score = o->kind;
+    v.threshold = o->threshold, v.exit = o->exit;
+    v.patch = patch, v.smooth = smooth;
+    v.debounce = o->debounce, v.min_duration = o->min_duration, v.merge_gap = o->merge_gap;
+    v.update_every = o->update;
+    return v;
 }
 
 /* ---- the checks ------------------------------------------------------------------------- */
 
 static int open_checks(score_events *e, const vg_model *m, vg_error *err) {
     vg_checks_params cp = vg_checks_default_params();
-    const char *const motion[] = {"motion"}, *const detail[] = {"detail"};
-    cli_meta_number(m, "checks", motion, 1, &cp.motion);
-    cli_meta_number(m, "checks", detail, 1, &cp.detail);
+    vg_model_checks_params(m, &cp);
     cp.fps = e->fps;
     int rc = vg_checks_create(&cp, &e->checks, err);
     for (int k = VG_EVENT_FROZEN_FRAME; k < VG_EVENT_CLASSES && !rc; k++) {
@@ -188,20 +96,28 @@ static int open_checks(score_events *e, const vg_model *m, vg_error *err) {
 
 int score_events_open(const score_events_opts *o, const vg_model *m, double fps, int *patch,
                       int *smooth, score_events **out, vg_error *err) {
-    operating_point op = {0};
-    vg_decide_params p;
+    vg_operating_overrides v = overrides_of(o, *patch, *smooth);
+    vg_operating_point op;
     *out = NULL;
-    int rc = find_threshold(o, m, &op, err);
-    if (!rc) rc = adopt_scoring(&op, patch, smooth, err);
-    if (!rc) rc = model_params(o, &op, *smooth, &p, err);
-    if (rc) return rc;
+    int rc = vg_model_operating_point(m, &v, &op, err);
+    if (rc) {
+        vg_error why = *err;
+        return cli_set_error(err, rc, "--events: %s", why.msg);
+    }
+    if (op.source == VG_FROM_VALIDATION)
+        fprintf(stderr, "vigil: score: note: the model has no calibration for %s; events use "
+                "the validation's %s percentile, %g%s, as the threshold (vigil calibrate sets "
+                "one)\n", vg_score_kind_name(op.score), op.score == VG_SCORE_PSNR ? "0.5th" : "99.5th",
+                op.score == VG_SCORE_PSNR ? -op.decide.threshold : op.decide.threshold,
+                op.score == VG_SCORE_PSNR ? " dB" : "");
+    *patch = op.patch, *smooth = op.decide.smooth;
     score_events *e = calloc(1, sizeof *e);
     if (!e) return cli_set_error(err, VG_ERR_NOMEM, "out of memory for events");
     *e = (score_events){.path = o->path, .camera = o->camera, .heatmaps = o->heatmaps,
-                        .kind = op.kind, .fps = fps, .last_frame = -1};
+                        .kind = op.score, .fps = fps, .last_frame = -1};
     e->f = strcmp(o->path, "-") ? fopen(o->path, "w") : stdout;
     if (!e->f) rc = cli_set_error(err, VG_ERR_IO, "%s: cannot write (%s)", o->path, strerror(errno));
-    if (!rc) rc = vg_decider_create(&p, &e->dec[VG_EVENT_PREDICTION_ERROR], err);
+    if (!rc) rc = vg_decider_create(&op.decide, &e->dec[VG_EVENT_PREDICTION_ERROR], err);
     if (!rc) rc = open_checks(e, m, err);
     if (rc) {
         vg_error ignored;

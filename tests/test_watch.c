@@ -282,7 +282,10 @@ static void test_feedback(const char *cfg, const char *dir, const char *jsonl, i
     CHECK_OK(vg_watch_start(cfg, &wp, &w, &err), &err);
     if (!w) return;
     const char *name = "vigil_frames_allowlisted_total{camera=\"a\"}";
-    WAIT_FOR(count_lines(jsonl, "a", "camera_ended", "status") == 2, PATIENCE); /* a played */
+    /* a has played its 40 frames, and the worker has scored them (38: 2 are context) */
+    WAIT_FOR(count_lines(jsonl, "a", "camera_ended", "status") == 2 &&
+                 metric(port, "vigil_frames_scored_total{camera=\"a\"}") >= 38,
+             PATIENCE);
     double suppressed = metric(port, name);
     static body b;
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/events/%lld/feedback", port, id);

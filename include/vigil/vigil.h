@@ -1057,7 +1057,10 @@ int vg_watch_reload(vg_watch *w, vg_error *err);
 
 typedef struct vg_watch_stats {
     int cameras, up;                  /* configured, and delivering now */
-    long long frames_in, scored, dropped, events, owed; /* since the last (re)start; owed:
+    long long frames_in, scored, dropped, events, owed; /* since the last (re)start;
+                                         scored: frames through the model (a camera's
+                                         first T after a (re)connect are context, not
+                                         scored: /metrics counts only scored ones); owed:
                                          deliveries the sinks still owe, all told */
     double latency_p50, latency_p95, latency_p99, latency_max; /* frame arrival to
                                          decision, seconds (1 ms bins) */

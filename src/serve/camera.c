@@ -143,6 +143,7 @@ static void on_frame(vg_camera *c, vg_source *s, const vg_frame *f, int first) {
     vg_error err;
     serve_requests(c);
     if (c->rec && vg_recorder_push(c->rec, f->rgb, wall, &err)) say(c, "clip: %s", err.msg);
+    c->last_pts = f->pts, c->last_mono = mono;
     if (vg_checks_push(c->checks, f->rgb, f->width, f->height, f->pts, &cf, &err))
         say(c, "checks failed: %s", err.msg);
     else
@@ -172,7 +173,8 @@ static int run_source(vg_camera *c, vg_source *s, vg_error *err) {
 /* The source is down: keep signal_lost open and say so once per outage. */
 static void lost(vg_camera *c, int *down, const char *why) {
     vg_checks_frame cf;
-    vg_checks_lost(c->checks, vg_wall_now(), &cf);
+    /* the checks keep the source's clock: its last timestamp and the time since */
+    vg_checks_lost(c->checks, c->last_pts + (vg_mono_now() - c->last_mono), &cf);
     decide_checks(c, &cf, vg_wall_now());
     if (*down) return;
     *down = 1;

@@ -48,6 +48,7 @@ typedef struct vg_camera {
     unsigned char *mask;        /* privacy mask at the model's size, NULL without polygons */
     vg_rect msrc, mdst;         /* the geometry it was made for */
     long long seq;              /* frame numbers, increasing across reconnects */
+    double last_pts, last_mono; /* the last frame's timestamp, and when it came */
     /* read by others */
     atomic_int connected;
     atomic_int ended;

@@ -20,7 +20,7 @@
 
 #include "vigil/vigil.h"
 
-#define VG_ALLOWLIST_RADIUS 0.05 /* see examples/watch.yaml */
+#define VG_ALLOWLIST_RADIUS 0.02 /* see examples/watch.yaml */
 #define VG_CAMERA_ID_MAX 64 /* bytes of a camera id: [A-Za-z0-9_-], unique in the file */
 
 /* A privacy mask: a polygon of n points in source-frame pixels (before the ROI), blacked

@@ -9,75 +9,11 @@
 
 #include "serve/clip.h"
 #include "test.h"
+#include "evidence.h"
 
 #define W 160 /* 20 columns of 8x8 blocks */
 #define H 48
 #define FPS 10.0
-
-/* What done reported for a clip. */
-typedef struct outcome {
-    int calls;
-    long long key, bytes;
-    int ok;
-    char path[512], why[512];
-} outcome;
-
-static void on_done(void *user, long long key, const char *path, long long bytes,
-                    const vg_error *failure) {
-    outcome *o = user;
-    o->calls++;
-    o->key = key, o->bytes = bytes, o->ok = failure == NULL;
-    snprintf(o->path, sizeof o->path, "%s", path);
-    snprintf(o->why, sizeof o->why, "%s", failure ? failure->msg : "");
-}
-
-/* Frame k: black with a white block at grid place k. */
-static void paint(unsigned char *rgb, int k) {
-    memset(rgb, 0, (size_t)W * H * 3);
-    int x0 = (k % 20) * 8, y0 = (k / 20) * 8;
-    for (int y = y0; y < y0 + 8; y++) memset(rgb + ((size_t)y * W + x0) * 3, 255, 8 * 3);
-}
-
-/* The index painted into a decoded frame: the grid place of its bright pixels' centroid;
- * -1 when there are none. */
-static int painted(const unsigned char *rgb) {
-    double sx = 0, sy = 0, n = 0;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            if (rgb[((size_t)y * W + x) * 3 + 1] > 128) sx += x, sy += y, n++;
-    if (n == 0) return -1;
-    return (int)(sy / n / 8) * 20 + (int)(sx / n / 8);
-}
-
-/* What a clip file decodes to. */
-typedef struct decoded {
-    int rc, frames, first, last, consecutive, width, height;
-    double t_first, t_last;
-} decoded;
-
-static decoded decode(const char *path) {
-    decoded d = {.first = -1, .last = -1, .consecutive = 1};
-    vg_source_params sp = vg_source_default_params();
-    vg_source *s = NULL;
-    vg_error err = {0};
-    d.rc = vg_source_open(path, &sp, &s, &err);
-    if (d.rc != VG_OK) {
-        fprintf(stderr, "  %s\n", err.msg);
-        return d;
-    }
-    vg_frame f;
-    while ((d.rc = vg_source_read(s, &f, &err)) == VG_OK) {
-        d.width = f.width, d.height = f.height;
-        int k = f.width == W && f.height == H ? painted(f.rgb) : -2;
-        if (d.frames == 0) d.first = k, d.t_first = f.pts;
-        else if (k != d.last + 1) d.consecutive = 0;
-        d.last = k, d.t_last = f.pts;
-        d.frames++;
-    }
-    if (d.rc == VG_END) d.rc = VG_OK;
-    vg_source_close(s);
-    return d;
-}
 
 static int exists(const char *path) {
     struct stat st;
@@ -94,7 +30,7 @@ static void check_clip(const char *what, const outcome *o, const char *path, int
                        int last) {
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    decoded d = decode(path);
+    decoded d = decode_clip(path, W, H);
     printf("%-34s done %d ok %d  %lld bytes  %d frames %d..%d  %.2f..%.2f s%s%s\n", what,
            o->calls, o->ok, o->bytes, d.frames, d.first, d.last, d.t_first, d.t_last,
            o->ok ? "" : "  ", o->why);
@@ -119,7 +55,7 @@ static vg_recorder *recorder(double pre, double post, int max_open) {
 
 static void push(vg_recorder *r, unsigned char *rgb, int k) {
     vg_error err = {0};
-    paint(rgb, k);
+    paint_index(rgb, W, H, k);
     CHECK_OK(vg_recorder_push(r, rgb, k / FPS, &err), &err);
 }
 
@@ -271,7 +207,7 @@ static void test_ring_bounded(unsigned char *rgb) {
     CHECK_OK(vg_recorder_create(&p, &r, &err), &err);
     if (!r) return;
     int most = 0, cap = (int)ceil((p.pre + p.lag) * p.fps) + 2;
-    paint(rgb, 0);
+    paint_index(rgb, W, H, 0);
     for (int k = 0; k < 300; k++) {
         CHECK_OK(vg_recorder_push(r, rgb, k / FPS, &err), &err);
         if (vg_recorder_buffered(r) > most) most = vg_recorder_buffered(r);

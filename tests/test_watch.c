@@ -7,6 +7,7 @@
  *             event (new, end) with its evidence clip, then the file ends ("camera_ended").
  *             Its threshold is below any score, so prediction_error opens once (with a heat
  *             map) and ends at the stop.
+ *   camera c  an H.264 file of the same: its clips are copied from the file's packets.
  *   camera b  a folder that is missing at the start ("camera_lost"), appears a moment
  *             later ("camera_found"), goes away and comes back: reconnection with backoff.
  * Then an operator marks a's event normal: its pictures are suppressed at the next run.
@@ -16,6 +17,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
+#include "serve/clip.h"
 #include "serve/store.h"
 #include "test.h"
 #include "clips.h"
@@ -95,8 +97,11 @@ typedef struct sinks {
 } sinks;
 
 static void write_config(const char *path, const char *model, const char *a, const char *b,
-                         const char *dir, const sinks *k, int port) {
-    char text[4096], hook[128] = "", mqtt[128] = "";
+                         const char *c, const char *dir, const sinks *k, int port) {
+    char text[4096], hook[128] = "", mqtt[128] = "", cam_c[700] = "";
+    if (c)
+        snprintf(cam_c, sizeof cam_c, "  - id: c\n    source: %s\n    model: %s\n"
+                 "    decide: {debounce: 2, min_duration: 2}\n", c, model);
     if (k->webhook)
         snprintf(hook, sizeof hook, "  webhook: {url: \"http://127.0.0.1:%d/hook\", "
                  "backoff_max: 1s}\n", k->webhook);
@@ -111,6 +116,7 @@ static void write_config(const char *path, const char *model, const char *a, con
              "    source: %s\n"
              "    model: %s\n"
              "    loop: true\n"
+             "%s"
              "sinks:\n"
              "  jsonl: %s\n%s%s"
              "storage:\n"
@@ -120,7 +126,7 @@ static void write_config(const char *path, const char *model, const char *a, con
              "  port: %d\n"
              "engine:\n"
              "  threads: 1\n",
-             a, model, b, model, k->jsonl, hook, mqtt, dir, port);
+             a, model, b, model, cam_c, k->jsonl, hook, mqtt, dir, port);
     CHECK(test_write_file(path, text, strlen(text)));
 }
 
@@ -296,9 +302,62 @@ static void test_feedback(const char *cfg, const char *dir, const char *jsonl, i
     CHECK(suppressed >= 20 && status == 200);
 }
 
+/* A 64x48 H.264 file of the stripes (black frames 20-29), 60 frames at 25 fps: a camera
+ * whose clips are copied from its packets, at its own size, not the model's. */
+static void write_video(const char *path) {
+    enum { VW = 64, VH = 48, N = 60 };
+    vg_recorder_params p = vg_recorder_default_params();
+    p.width = VW, p.height = VH, p.fps = 25, p.pre = 0, p.post = 0;
+    vg_recorder *r = NULL;
+    vg_error err = {0};
+    unsigned char rgb[VW * VH * 3];
+    CHECK_OK(vg_recorder_create(&p, &r, &err), &err);
+    for (int k = 0; k < N && r; k++) {
+        paint(rgb, VW, VH, 0, k);
+        CHECK_OK(vg_recorder_push(r, rgb, k / 25.0, &err), &err);
+        if (!k) CHECK_OK(vg_recorder_begin(r, 1, path, 0, NULL, NULL, &err), &err);
+    }
+    if (r) vg_recorder_end(r, 1, (N - 1) / 25.0);
+    vg_recorder_free(r);
+}
+
+/* Camera c's black_frame clip: copied from the file's packets, so at the file's size. */
+static void check_remuxed(const char *dir) {
+    char db[600], path[700];
+    snprintf(db, sizeof db, "%s/events.db", dir);
+    vg_store *st = NULL;
+    char *json = NULL;
+    vg_error err = {0};
+    int width = 0, frames = 0;
+    CHECK_OK(vg_store_open(db, &st, &err), &err);
+    if (st) CHECK_OK(vg_store_events_json(st, "c", 0, 100, &json, &err), &err);
+    cJSON *events = cJSON_Parse(json);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events) {
+        const cJSON *cls = cJSON_GetObjectItem(e, "class"), *clip = cJSON_GetObjectItem(e, "clip");
+        if (!cJSON_IsString(cls) || strcmp(cls->valuestring, "black_frame") || !cJSON_IsString(clip)) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, clip->valuestring);
+        vg_source_params sp = vg_source_default_params();
+        vg_source *src = NULL;
+        vg_frame f;
+        if (vg_source_open(path, &sp, &src, &err)) printf("    clip %s: %s\n", path, err.msg);
+        while (src && !vg_source_read(src, &f, &err)) frames++, width = f.width;
+        vg_source_close(src);
+    }
+    printf("%-44s %d frames at width %d (the file's 64, not the model's %d) %s\n",
+           "camera c: black_frame clip copied from packets", frames, width, W,
+           width == 64 && frames > 10 ? "ok" : "FAIL");
+    CHECK(width == 64 && frames > 10);
+    cJSON_Delete(events);
+    free(json);
+    vg_store_close(st);
+}
+
 static void test_run(const char *model, int broker) {
-    char a[512], b[512], dir[512], jsonl[512], cfg[512];
+    char a[512], b[512], c[512], dir[512], jsonl[512], cfg[512];
     snprintf(a, sizeof a, "%s", test_path("a"));
+    snprintf(c, sizeof c, "%s", test_path("c.mp4"));
+    write_video(c);
     snprintf(b, sizeof b, "%s", test_path("b"));
     snprintf(dir, sizeof dir, "%s", test_path("data"));
     snprintf(jsonl, sizeof jsonl, "%s", test_path("events.jsonl"));
@@ -311,7 +370,7 @@ static void test_run(const char *model, int broker) {
     int subscribed = broker && subscriber_start(&sub, broker, "vigil/#") == 0;
     int port = free_port();
     sinks k = {jsonl, hook.port, broker};
-    write_config(cfg, model, a, b, dir, &k, port);
+    write_config(cfg, model, a, b, c, dir, &k, port);
     vg_error err = {0};
     char *summary = NULL;
     /* b is missing: --check says so before anything runs */
@@ -341,6 +400,7 @@ static void test_run(const char *model, int broker) {
     expect_line(jsonl, "a", "prediction_error", "new", 10);
     expect_line(jsonl, "a", "camera_ended", "status", 10);
     expect_line(jsonl, "b", "prediction_error", "new", 10);
+    expect_line(jsonl, "c", "black_frame", "end", 10);
     vg_watch_stats s;
     vg_watch_get_stats(w, &s);
     printf("stats: %lld frames in, %lld scored, %lld dropped, p95 %.0f ms, http port %d\n",
@@ -362,6 +422,7 @@ static void test_run(const char *model, int broker) {
     printf("%-44s %d %s\n", "b's open event ended at the stop", ended, ended == 1 ? "ok" : "FAIL");
     CHECK(ended == 1);
     check_evidence(dir);
+    check_remuxed(dir);
     check_sinks(jsonl, &hook, subscribed ? &sub : NULL);
     test_feedback(cfg, dir, jsonl, port);
     if (subscribed) subscriber_stop(&sub);
@@ -382,7 +443,7 @@ static void test_crash(const char *model) {
     snprintf(db, sizeof db, "%s/events.db", dir);
     test_write_clip(a, 0, 40, W, H, paint);
     sinks k = {jsonl, 0, 0};
-    write_config(cfg, model, a, a, dir, &k, 0);
+    write_config(cfg, model, a, a, NULL, dir, &k, 0);
     pid_t child = fork();
     if (child == 0) {
         vg_watch *w = NULL;

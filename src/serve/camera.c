@@ -1,5 +1,6 @@
 /* camera.c - a camera's decode thread (see camera.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,29 +75,62 @@ static void serve_requests(vg_camera *c) {
     c->req_n = c->req_dropped = 0;
     pthread_mutex_unlock(&c->req_lock);
     if (dropped) say(c, "%d clip requests dropped (too many at once)", dropped);
-    for (int i = 0; i < n && c->rec; i++) {
+    for (int i = 0; i < n && (c->rec || c->remux); i++) {
         char rel[96], path[4096];
         vg_error err;
         if (req[i].end) {
-            vg_recorder_end(c->rec, req[i].id, req[i].t);
+            if (c->remux) vg_remuxer_end(c->remux, req[i].id, req[i].t);
+            else vg_recorder_end(c->rec, req[i].id, req[i].t);
             continue;
         }
         vg_clip_path(rel, sizeof rel, c->cfg->id, req[i].id);
         snprintf(path, sizeof path, "%s/%s", c->dir, rel);
-        if (vg_recorder_begin(c->rec, req[i].id, path, req[i].t, clip_done, c, &err))
-            say(c, "clip of event %lld not recorded: %s", req[i].id, err.msg);
+        int rc = c->remux ? vg_remuxer_begin(c->remux, req[i].id, path, req[i].t, clip_done, c, &err)
+                          : vg_recorder_begin(c->rec, req[i].id, path, req[i].t, clip_done, c, &err);
+        if (rc) say(c, "clip of event %lld not recorded: %s", req[i].id, err.msg);
     }
 }
 
-/* The recorder, once the source's frame rate is known. */
-static void make_recorder(vg_camera *c, const vg_source *s) {
-    if (c->rec) return;
+/* The source's packets, as they are read: into the remuxer's ring, timed on the wall
+ * clock (the events' clock) by an offset taken at the connection's first packet. */
+static void on_packet(void *user, const AVPacket *pkt, const AVStream *st) {
+    vg_camera *c = user;
+    vg_error err;
+    if (!c->remux_ok) return;
+    if (!c->remux) {
+        const char *ext = vg_remux_extension(st->codecpar);
+        vg_remuxer_params p = vg_remuxer_default_params();
+        p.pre = c->pre, p.post = c->post;
+        /* clip paths end in .mp4 (vg_clip_path); other codecs are re-encoded */
+        if (!ext || strcmp(ext, "mp4") || vg_remuxer_create(&p, &c->remux, &err)) {
+            c->remux_ok = 0;
+            return;
+        }
+    }
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    double t = ts != AV_NOPTS_VALUE ? ts * av_q2d(st->time_base) : NAN;
+    if (!c->offset_set && isfinite(t)) c->pts_offset = vg_wall_now() - t, c->offset_set = 1;
+    t = isfinite(t) ? t + c->pts_offset : vg_wall_now();
+    if (vg_remuxer_packet(c->remux, pkt, st, t, &err)) say(c, "clip: %s", err.msg);
+}
+
+/* A new connection: its packets feed the remuxer when clips can be copied from them. */
+static void tap(vg_camera *c, vg_source *s, vg_uri_kind kind) {
+    c->offset_set = 0;
+    c->fps = vg_source_fps(s);
+    c->remux_ok = !c->cfg->n_masks && kind != VG_URI_FOLDER && (c->remux || !c->rec);
+    vg_source_set_packet_tap(s, c->remux_ok ? on_packet : NULL, c);
+}
+
+/* The re-encoding recorder, for a camera whose clips cannot be copied from its packets. */
+static void make_recorder(vg_camera *c) {
     vg_recorder_params p = vg_recorder_default_params();
     p.width = c->sp.width, p.height = c->sp.height;
-    p.fps = vg_source_fps(s) > 0 ? vg_source_fps(s) : p.fps;
+    p.fps = c->fps > 0 ? c->fps : p.fps;
     p.pre = c->pre, p.post = c->post;
     vg_error err;
     if (vg_recorder_create(&p, &c->rec, &err)) say(c, "no evidence clips: %s", err.msg);
+    c->remux_ok = 0;
 }
 
 static void post_status(vg_camera *c, const char *status, const char *detail) {
@@ -141,6 +175,7 @@ static void on_frame(vg_camera *c, vg_source *s, const vg_frame *f, int first) {
     double wall = vg_wall_now(), mono = vg_mono_now();
     vg_checks_frame cf;
     vg_error err;
+    if (!c->remux && !c->rec) make_recorder(c); /* no packets were copied: re-encode */
     serve_requests(c);
     if (c->rec && vg_recorder_push(c->rec, f->rgb, wall, &err)) say(c, "clip: %s", err.msg);
     c->last_pts = f->pts, c->last_mono = mono;
@@ -199,7 +234,7 @@ static void *camera_main(void *arg) {
             vg_metric_add(c->reconnects, 1);
             continue;
         }
-        make_recorder(c, s);
+        tap(c, s, kind);
         if (down) post_status(c, "camera_found", NULL);
         down = 0, backoff = 1;
         atomic_store(&c->connected, 1);
@@ -264,7 +299,8 @@ void vg_camera_join(vg_camera *c) {
     if (c->started) {
         serve_requests(c); /* the ends of events the worker ended at the stop */
         vg_recorder_free(c->rec);
-        c->rec = NULL;
+        vg_remuxer_free(c->remux);
+        c->rec = NULL, c->remux = NULL;
         pthread_mutex_destroy(&c->req_lock);
     }
     c->started = 0;

@@ -4,7 +4,10 @@
  * camera_lost / camera_found status messages mark an outage; signal_lost events stay open
  * while it lasts. A file that ends starts over when the camera loops, else the camera
  * stops ("camera_ended"); a live source that ends counts as lost. The thread also records
- * each event's evidence clip, from the frames it sees. */
+ * each event's evidence clip: copied from the source's own packets (its resolution and
+ * quality, no re-encoding) when the camera has no privacy masks, the source is a stream
+ * (not an image folder) and its codec goes into MP4; else re-encoded from the frames the
+ * model sees, masks applied. */
 #ifndef VG_SERVE_CAMERA_H
 #define VG_SERVE_CAMERA_H
 
@@ -15,6 +18,7 @@
 #include "serve/config.h"
 #include "serve/emit.h"
 #include "serve/queue.h"
+#include "serve/remux.h"
 #include "serve/store.h"
 #include "video/video.h"
 
@@ -41,7 +45,12 @@ typedef struct vg_camera {
     pthread_mutex_t req_lock;
     int req_n, req_dropped;
     struct vg_clip_request { long long id; double t; int end; } req[VG_CLIP_REQUESTS];
-    vg_recorder *rec;           /* NULL until the source's rate is known, or on failure */
+    vg_recorder *rec;           /* clips re-encoded from the frames: NULL until needed */
+    vg_remuxer *remux;          /* clips copied from the source's packets, when it can */
+    int remux_ok;               /* this connection's packets go to the remuxer */
+    double pts_offset;          /* wall-clock time minus the packets' time */
+    int offset_set;
+    double fps;                 /* the source's stated rate (0: unknown) */
     /* the thread's own */
     vg_checks *checks;
     vg_track track[VG_EVENT_CLASSES]; /* the checks' classes (not prediction_error) */

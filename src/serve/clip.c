@@ -1,26 +1,18 @@
 /* clip.c - the recorder (see clip.h): a ring of the last pre + lag seconds of frames, and
- * up to max_open clips, each a span [from, until] of frame times written by a clip writer
- * (clip_writer.c). A clip's span opens at start - pre; until is open (infinite) until the
- * event ends, then end + post. The first frame past it, or VG_CLIP_MAX_SECONDS after the
- * clip's first frame, finishes the clip. */
+ * up to max_open clips (clip_slots.c), each a span [from, until] of frame times written by
+ * a clip writer (clip_writer.c). A clip's span opens at start - pre; until is open
+ * (infinite) until the event ends, then end + post. The first frame past it, or
+ * VG_CLIP_MAX_SECONDS after the clip's first frame, finishes the clip. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
 #include "serve/clip.h"
+#include "serve/clip_slots.h"
 #include "serve/clip_writer.h"
 
-typedef struct clip {
-    vg_clip_writer *writer; /* NULL: a free slot */
-    long long key;
-    char *path;
-    double from, until;     /* frames with from <= t <= until go in */
-    double first;           /* the time of its first frame */
-    long long frames;
-    vg_clip_done done;
-    void *user;
-} clip;
+typedef vg_clip_slot clip; /* its writer encodes frames (vg_clip_writer_open) */
 
 struct vg_recorder {
     vg_recorder_params p;
@@ -37,12 +29,6 @@ vg_recorder_params vg_recorder_default_params(void) {
     return (vg_recorder_params){.fps = 25, .pre = 5, .post = 5, .lag = 2, .max_open = 4};
 }
 
-static int check_seconds(const char *name, double v, vg_error *err) {
-    if (isfinite(v) && v >= 0) return VG_OK;
-    return vg_fail(err, VG_ERR_ARG, "clip recorder: %s %g s: must be a finite number >= 0",
-                   name, v);
-}
-
 static int check_params(const vg_recorder_params *p, vg_error *err) {
     if (p->width < 1 || p->height < 1 || p->width > 16384 || p->height > 16384)
         return vg_fail(err, VG_ERR_ARG, "clip recorder: frame size %dx%d: each side must be "
@@ -50,17 +36,7 @@ static int check_params(const vg_recorder_params *p, vg_error *err) {
     if (!(p->fps > 0 && p->fps <= 1000))
         return vg_fail(err, VG_ERR_ARG, "clip recorder: frame rate %g: must be above 0 and at "
                        "most 1000 frames a second", p->fps);
-    int rc = check_seconds("pre", p->pre, err);
-    if (rc == VG_OK) rc = check_seconds("post", p->post, err);
-    if (rc == VG_OK) rc = check_seconds("lag", p->lag, err);
-    if (rc != VG_OK) return rc;
-    if (p->pre + p->lag > VG_CLIP_MAX_SECONDS)
-        return vg_fail(err, VG_ERR_ARG, "clip recorder: pre + lag = %g s: the ring would hold "
-                       "more than the longest clip (%g s)", p->pre + p->lag, VG_CLIP_MAX_SECONDS);
-    if (p->max_open < 1)
-        return vg_fail(err, VG_ERR_ARG, "clip recorder: max_open %d: at least 1 clip",
-                       p->max_open);
-    return VG_OK;
+    return vg_clip_check_span("clip recorder", p->pre, p->post, p->lag, p->max_open, err);
 }
 
 int vg_recorder_create(const vg_recorder_params *p, vg_recorder **out, vg_error *err) {
@@ -106,24 +82,8 @@ static void ring_put(vg_recorder *r, const unsigned char *rgb, double t) {
     r->times[s] = t;
 }
 
-/* Ends clip c, whose writer is gone: complete (rc VG_OK, bytes long) or failed (why). Its
- * slot is free again before done hears of it. */
-static void clip_close(clip *c, int rc, const vg_error *why, long long bytes) {
-    clip was = *c;
-    *c = (clip){0};
-    if (was.done) was.done(was.user, was.key, was.path, bytes, rc == VG_OK ? NULL : why);
-    free(was.path);
-}
-
-static void clip_finish(clip *c) {
-    vg_error e = {0};
-    long long bytes = 0;
-    int rc = vg_clip_writer_finish(c->writer, &bytes, &e);
-    clip_close(c, rc, &e, bytes);
-}
-
 static int clip_add(clip *c, const unsigned char *rgb, double t, vg_error *err) {
-    if (c->frames++ == 0) c->first = t;
+    vg_clip_slot_note(c, t);
     return vg_clip_writer_add(c->writer, rgb, t, err);
 }
 
@@ -131,22 +91,18 @@ static int clip_add(clip *c, const unsigned char *rgb, double t, vg_error *err) 
  * is finished; else added, and a clip that fails to take it ends with that failure. */
 static void clip_offer(clip *c, const unsigned char *rgb, double t) {
     if (t < c->from) return;
-    if (t > c->until || (c->frames > 0 && t - c->first >= VG_CLIP_MAX_SECONDS)) {
-        clip_finish(c);
+    if (vg_clip_slot_over(c, t)) {
+        vg_clip_slot_finish(c);
         return;
     }
     vg_error e = {0};
     int rc = clip_add(c, rgb, t, &e);
-    if (rc != VG_OK) {
-        vg_clip_writer_abort(c->writer);
-        clip_close(c, rc, &e, 0);
-    }
+    if (rc != VG_OK) vg_clip_slot_fail(c, rc, &e);
 }
 
 void vg_recorder_free(vg_recorder *r) {
     if (!r) return;
-    for (int i = 0; r->clips && i < r->p.max_open; i++)
-        if (r->clips[i].writer) clip_finish(&r->clips[i]);
+    vg_clip_slots_finish(r->clips, r->p.max_open);
     free(r->pixels);
     free(r->times);
     free(r->clips);
@@ -167,62 +123,25 @@ int vg_recorder_push(vg_recorder *r, const unsigned char *rgb, double t, vg_erro
     return VG_OK;
 }
 
-static clip *find_clip(vg_recorder *r, long long key) {
-    for (int i = 0; i < r->p.max_open; i++)
-        if (r->clips[i].writer && r->clips[i].key == key) return &r->clips[i];
-    return NULL;
-}
-
-/* Why clip (key, path) cannot begin, before anything is opened. */
-static int check_begin(vg_recorder *r, long long key, const char *path, double start,
-                       clip **slot, vg_error *err) {
-    if (!path || !*path) return vg_fail(err, VG_ERR_ARG, "clip %lld: no path given", key);
-    if (!isfinite(start))
-        return vg_fail(err, VG_ERR_ARG, "clip %s: start time %g: not a finite number", path,
-                       start);
-    if (find_clip(r, key))
-        return vg_fail(err, VG_ERR_ARG, "clip %s: key %lld is being recorded already", path,
-                       key);
-    *slot = NULL;
-    for (int i = 0; i < r->p.max_open; i++) {
-        clip *c = &r->clips[i];
-        if (c->writer && strcmp(c->path, path) == 0)
-            return vg_fail(err, VG_ERR_ARG, "clip %s: that file is being recorded already "
-                           "(key %lld)", path, c->key);
-        if (!c->writer && !*slot) *slot = c;
-    }
-    if (!*slot)
-        return vg_fail(err, VG_ERR_UNSUPPORTED, "clip %s: %d clips are being recorded "
-                       "already (max_open)", path, r->p.max_open);
-    return VG_OK;
-}
-
 int vg_recorder_begin(vg_recorder *r, long long key, const char *path, double start,
                       vg_clip_done done, void *user, vg_error *err) {
     clip *c = NULL;
-    int rc = check_begin(r, key, path, start, &c, err);
+    int rc = vg_clip_slot_claim(r->clips, r->p.max_open, key, path, start, &c, err);
     if (rc != VG_OK) return rc;
-    clip made = {.key = key, .from = start - r->p.pre, .until = INFINITY, .done = done,
-                 .user = user, .path = strdup(path)};
-    if (!made.path) return vg_fail(err, VG_ERR_NOMEM, "clip %s: out of memory", path);
+    clip made;
+    rc = vg_clip_slot_init(&made, key, path, start - r->p.pre, done, user, err);
+    if (rc != VG_OK) return rc;
     rc = vg_clip_writer_open(path, r->p.width, r->p.height, r->p.fps, &made.writer, err);
     for (int i = 0; i < r->count && rc == VG_OK; i++) {
         int s = ring_slot(r, i);
         if (r->times[s] >= made.from)
             rc = clip_add(&made, r->pixels + (size_t)s * r->frame_bytes, r->times[s], err);
     }
-    if (rc != VG_OK) {
-        vg_clip_writer_abort(made.writer);
-        free(made.path);
-        return rc;
-    }
-    *c = made;
-    return VG_OK;
+    return vg_clip_slot_commit(c, &made, rc);
 }
 
 void vg_recorder_end(vg_recorder *r, long long key, double end) {
-    clip *c = find_clip(r, key);
-    if (c && isfinite(end)) c->until = end + r->p.post;
+    vg_clip_slots_end(r->clips, r->p.max_open, key, end, r->p.post);
 }
 
 int vg_recorder_buffered(const vg_recorder *r) {
@@ -230,7 +149,5 @@ int vg_recorder_buffered(const vg_recorder *r) {
 }
 
 int vg_recorder_open_clips(const vg_recorder *r) {
-    int n = 0;
-    for (int i = 0; i < r->p.max_open; i++) n += r->clips[i].writer != NULL;
-    return n;
+    return vg_clip_slots_open(r->clips, r->p.max_open);
 }

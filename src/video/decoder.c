@@ -29,7 +29,16 @@ struct vg_decoder {
     double covered;     /* seconds: where the frames received so far (good or not) end */
     int read_failed;    /* reading the file failed before its end */
     int ended;          /* the decoder has said end of stream */
+    vg_packet_tap_fn tap; /* sees each packet of the stream before the decoder (NULL: none) */
+    void *tap_user;
+    AVPacket **held;    /* packets read before a tap was set, for it (see vg_decoder_set_tap) */
+    int nheld;
+    int holding;        /* still keeping them: no tap set and not released yet */
 };
+
+/* Packets kept for a tap to come at most: enough for the first frame of any sane stream
+ * (a GOP joined in its middle), not a whole undecodable file. */
+#define HELD_MAX 512
 
 /* FFmpeg polls this during blocking I/O and gives up when it returns non-zero. Protocol
  * timeouts do not bound every wait (an RTSP server that accepts the connection and never
@@ -185,6 +194,7 @@ int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decode
         return vg_fail(err, VG_ERR_NOMEM, "%s: out of memory", uri);
     }
     d->network = kind == VG_URI_URL;
+    d->holding = 1;
     d->timeout_us = d->network ? timeout_ms * 1000LL : 0;
     int rc = open_input(d, kind, timeout_ms, err);
     if (rc == VG_OK) rc = open_codec(d, err);
@@ -228,6 +238,39 @@ static int lost_stream(const vg_decoder *d, int averr, vg_error *err) {
     return vg_fail(err, VG_ERR_IO, "%s: stream lost (%s)", d->uri, av_err2str(averr));
 }
 
+void vg_decoder_release_held(vg_decoder *d) {
+    for (int i = 0; i < d->nheld; i++) av_packet_free(&d->held[i]);
+    av_freep(&d->held);
+    d->nheld = 0;
+    d->holding = 0;
+}
+
+/* Keeps a reference to pkt for the tap to come; past HELD_MAX packets, or out of memory,
+ * it stops keeping them (the tap then starts from a later packet, which a tap that needs a
+ * keyframe copes with anyway). */
+static void hold(vg_decoder *d, const AVPacket *pkt) {
+    if (!d->held) d->held = av_calloc(HELD_MAX, sizeof *d->held);
+    AVPacket *ref = d->held && d->nheld < HELD_MAX ? av_packet_clone(pkt) : NULL;
+    if (!ref) {
+        vg_decoder_release_held(d);
+        return;
+    }
+    d->held[d->nheld++] = ref;
+}
+
+/* Hands a packet of the decoded stream to the tap, or keeps it for the tap to come. */
+static void tap(vg_decoder *d, const AVPacket *pkt) {
+    if (d->tap) d->tap(d->tap_user, pkt, d->fmt->streams[d->stream]);
+    else if (d->holding) hold(d, pkt);
+}
+
+void vg_decoder_set_tap(vg_decoder *d, vg_packet_tap_fn fn, void *user) {
+    d->tap = fn;
+    d->tap_user = user;
+    for (int i = 0; fn && i < d->nheld; i++) fn(user, d->held[i], d->fmt->streams[d->stream]);
+    vg_decoder_release_held(d);
+}
+
 /* Gives the decoder the next packet of the video stream, or, when the input ends, the
  * empty packet that flushes it. A file that fails to read is taken to end there. */
 static int feed(vg_decoder *d, long long *errors, vg_error *err) {
@@ -239,7 +282,10 @@ static int feed(vg_decoder *d, long long *errors, vg_error *err) {
         avcodec_send_packet(d->dec, NULL);
         return VG_OK;
     }
-    if (d->pkt->stream_index == d->stream && avcodec_send_packet(d->dec, d->pkt) < 0) ++*errors;
+    if (d->pkt->stream_index == d->stream) {
+        tap(d, d->pkt);
+        if (avcodec_send_packet(d->dec, d->pkt) < 0) ++*errors;
+    }
     av_packet_unref(d->pkt);
     return VG_OK;
 }
@@ -304,6 +350,7 @@ double vg_decoder_fps(const vg_decoder *d) {
 
 void vg_decoder_close(vg_decoder *d) {
     if (!d) return;
+    vg_decoder_release_held(d);
     avcodec_free_context(&d->dec);
     av_packet_free(&d->pkt);
     av_frame_free(&d->frame);

@@ -191,11 +191,16 @@ int vg_source_read(vg_source *s, vg_frame *f, vg_error *err) {
         if (rc == VG_OK) rc = convert(s, frame, err);
         if (rc != VG_OK) return rc;
     }
+    if (s->index == 0 && s->kind != VG_URI_FOLDER) vg_decoder_release_held(s->dec);
     s->pending = 0;
     /* live sources and devices are paced by whoever sends the frames */
     if (s->p.realtime && (s->kind == VG_URI_FILE || s->kind == VG_URI_FOLDER)) pace(s);
     *f = (vg_frame){s->index++, s->pts, s->width, s->height, s->rgb};
     return VG_OK;
+}
+
+void vg_source_set_packet_tap(vg_source *s, vg_packet_tap_fn fn, void *user) {
+    if (s->kind != VG_URI_FOLDER) vg_decoder_set_tap(s->dec, fn, user);
 }
 
 void vg_source_rects(const vg_source *s, vg_rect *src, vg_rect *dst) {

@@ -4,6 +4,8 @@
 #ifndef VG_VIDEO_H
 #define VG_VIDEO_H
 
+#include <libavcodec/packet.h>
+#include <libavformat/avformat.h>
 #include <libavutil/frame.h>
 
 #include "core/status.h"
@@ -67,6 +69,26 @@ int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decode
  * VG_ERR_IO. */
 int vg_decoder_next(vg_decoder *d, AVFrame **frame, double *pts, long long *errors,
                     vg_error *err);
+
+/* A packet tap: called with each packet of the decoded video stream as it is read, before
+ * it is decoded (whether or not it then decodes). pkt is valid during the call only
+ * (av_packet_ref keeps it); st is its stream: codec parameters and time base. It must not
+ * call the decoder or source it came from. */
+typedef void (*vg_packet_tap_fn)(void *user, const AVPacket *pkt, const AVStream *st);
+
+/* Sets d's tap (fn NULL: none). From open until a tap is set or vg_decoder_release_held,
+ * d keeps the packets it reads (at most 512; past that none), and a tap set then is first
+ * given those, in order: so a tap set after the first frame was decoded misses nothing. */
+void vg_decoder_set_tap(vg_decoder *d, vg_packet_tap_fn fn, void *user);
+
+/* Lets go of the packets kept for a tap and keeps no more: no tap is coming. */
+void vg_decoder_release_held(vg_decoder *d);
+
+/* Sets s's tap (see vg_decoder_set_tap; fn NULL: none) on its video stream: a tap set
+ * before the first vg_source_read is also given the packets vg_source_open read to decode
+ * the first frame; one set later starts with the next packet read. A folder of images has
+ * no stream to tap: it never calls fn. */
+void vg_source_set_packet_tap(vg_source *s, vg_packet_tap_fn fn, void *user);
 
 double vg_decoder_fps(const vg_decoder *d); /* as the stream states it, 0: unknown */
 void vg_decoder_close(vg_decoder *d);       /* accepts NULL */

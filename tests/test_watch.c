@@ -168,16 +168,27 @@ static void expect_line(const char *path, const char *camera, const char *kind, 
     CHECK(ok);
 }
 
-/* The evidence of camera a's events: a heat map for prediction_error, clips that decode. */
-static void check_evidence(const char *dir) {
-    char db[600], path[700];
+/* The events of camera in the store under dir (vg_store_events_json, parsed; cJSON_Delete
+ * it), or NULL when there is no store yet. */
+static cJSON *camera_events(const char *dir, const char *camera) {
+    char db[600];
     snprintf(db, sizeof db, "%s/events.db", dir);
     vg_store *st = NULL;
     char *json = NULL;
     vg_error err = {0};
-    CHECK_OK(vg_store_open(db, &st, &err), &err);
-    CHECK_OK(vg_store_events_json(st, "a", 0, 100, &json, &err), &err);
+    if (access(db, F_OK) || vg_store_open(db, &st, &err)) return NULL;
+    CHECK_OK(vg_store_events_json(st, camera, 0, 100, &json, &err), &err);
+    vg_store_close(st);
     cJSON *events = cJSON_Parse(json);
+    free(json);
+    return events;
+}
+
+/* The evidence of camera a's events: a heat map for prediction_error, clips that decode. */
+static void check_evidence(const char *dir) {
+    char path[700];
+    vg_error err = {0};
+    cJSON *events = camera_events(dir, "a");
     int n = cJSON_GetArraySize(events), ended = 0, snapshots = 0, clips = 0, frames = 0;
     vg_source_params sp = vg_source_default_params();
     const cJSON *e;
@@ -206,8 +217,6 @@ static void check_evidence(const char *dir) {
            "store and evidence", n, ended, snapshots, clips, frames, ok ? "ok" : "FAIL");
     CHECK(ok);
     cJSON_Delete(events);
-    free(json);
-    vg_store_close(st);
 }
 
 /* The alerts of the JSON Lines file all reached the webhook (once it came back) and MQTT. */
@@ -235,27 +244,19 @@ static void log_line(void *user, const char *line) {
     printf("    watch: %s\n", line);
 }
 
-/* The id of camera a's prediction_error event in the store at db (the last one listed;
- * only an open one when open is 1), or 0. */
-static long long find_event(const char *db, int open) {
-    vg_store *st = NULL;
-    char *json = NULL;
-    vg_error err;
+/* The id of camera a's prediction_error event in the store under dir (the last one
+ * listed; only an open one when open is 1), or 0. */
+static long long find_event(const char *dir, int open) {
+    cJSON *events = camera_events(dir, "a");
     long long id = 0;
-    if (access(db, F_OK) || vg_store_open(db, &st, &err)) return 0;
-    if (!vg_store_events_json(st, "a", 0, 10, &json, &err)) {
-        cJSON *events = cJSON_Parse(json);
-        const cJSON *e;
-        cJSON_ArrayForEach(e, events) {
-            const cJSON *state = cJSON_GetObjectItem(e, "state"), *cls = cJSON_GetObjectItem(e, "class");
-            if (cJSON_IsString(state) && (!open || !strcmp(state->valuestring, "open")) &&
-                cJSON_IsString(cls) && !strcmp(cls->valuestring, "prediction_error"))
-                id = (long long)cJSON_GetObjectItem(e, "id")->valuedouble;
-        }
-        cJSON_Delete(events);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events) {
+        const cJSON *state = cJSON_GetObjectItem(e, "state"), *cls = cJSON_GetObjectItem(e, "class");
+        if (cJSON_IsString(state) && (!open || !strcmp(state->valuestring, "open")) &&
+            cJSON_IsString(cls) && !strcmp(cls->valuestring, "prediction_error"))
+            id = (long long)cJSON_GetObjectItem(e, "id")->valuedouble;
     }
-    free(json);
-    vg_store_close(st);
+    cJSON_Delete(events);
     return id;
 }
 
@@ -276,7 +277,7 @@ static double metric(int port, const char *name) {
 static void test_feedback(const char *cfg, const char *dir, const char *jsonl, int port) {
     char db[600], url[160];
     snprintf(db, sizeof db, "%s/events.db", dir);
-    long long id = find_event(db, 0);
+    long long id = find_event(dir, 0);
     vg_store *st = NULL;
     vg_error err = {0};
     CHECK_OK(vg_store_open(db, &st, &err), &err);
@@ -323,15 +324,10 @@ static void write_video(const char *path) {
 
 /* Camera c's black_frame clip: copied from the file's packets, so at the file's size. */
 static void check_remuxed(const char *dir) {
-    char db[600], path[700];
-    snprintf(db, sizeof db, "%s/events.db", dir);
-    vg_store *st = NULL;
-    char *json = NULL;
+    char path[700];
     vg_error err = {0};
     int width = 0, frames = 0;
-    CHECK_OK(vg_store_open(db, &st, &err), &err);
-    if (st) CHECK_OK(vg_store_events_json(st, "c", 0, 100, &json, &err), &err);
-    cJSON *events = cJSON_Parse(json);
+    cJSON *events = camera_events(dir, "c");
     const cJSON *e;
     cJSON_ArrayForEach(e, events) {
         const cJSON *cls = cJSON_GetObjectItem(e, "class"), *clip = cJSON_GetObjectItem(e, "clip");
@@ -349,8 +345,6 @@ static void check_remuxed(const char *dir) {
            width == 64 && frames > 10 ? "ok" : "FAIL");
     CHECK(width == 64 && frames > 10);
     cJSON_Delete(events);
-    free(json);
-    vg_store_close(st);
 }
 
 static void test_run(const char *model, int broker) {
@@ -452,12 +446,12 @@ static void test_crash(const char *model) {
         for (;;) pause();
     }
     long long id = 0;
-    WAIT_FOR((id = find_event(db, 1)) != 0, PATIENCE);
+    WAIT_FOR((id = find_event(dir, 1)) != 0, PATIENCE);
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
     int killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-    long long still = find_event(db, 1);
+    long long still = find_event(dir, 1);
     printf("%-44s event %lld open when killed, %s after %s %s\n", "kill -9 mid-event", id,
            still == id ? "still there" : "LOST", killed ? "SIGKILL" : "another end",
            id && still == id && killed ? "ok" : "FAIL");

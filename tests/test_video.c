@@ -50,6 +50,9 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* vg_source_params.abort: stop 0.2 s after the time at user. */
+static int after_200ms(void *user) { return now() - *(const double *)user > 0.2; }
+
 /* What reading a whole source gave. */
 typedef struct run {
     int rc;      /* of vg_source_open */
@@ -412,6 +415,16 @@ static void test_refusals(void) {
     printf("silent server given up after %.3f s (0.5 .. 1.5 s) %s\n", dt,
            dt >= 0.5 && dt < 1.5 ? "ok" : "FAIL");
     CHECK(dt >= 0.5 && dt < 1.5);
+    /* the caller's abort ends the same wait long before a 10 s timeout */
+    vg_source_params q = p;
+    q.timeout_ms = 10000, q.abort = after_200ms, q.abort_user = &t0;
+    t0 = now();
+    expect_refusal("rtsp, silent server, aborted", url, &q, VG_ERR_ABORTED,
+                   ": interrupted (the reader was asked to stop)");
+    dt = now() - t0;
+    printf("aborted wait given up after %.3f s (0.2 .. 1 s) %s\n", dt,
+           dt >= 0.2 && dt < 1 ? "ok" : "FAIL");
+    CHECK(dt >= 0.2 && dt < 1);
     if (fd >= 0) close(fd);
     /* a character device that is not a camera goes to video4linux2, which says no */
     expect_refusal("not a V4L2 device", "/dev/null", &p, VG_ERR_IO,

@@ -221,6 +221,10 @@ typedef struct vg_source_params {
     int timeout_ms;                 /* network sources: open and read timeout, 10000
                                        (0: none) */
     double folder_fps;              /* image folders: frame rate for timestamps, 25 */
+    int (*abort)(void *user);       /* network sources: polled while waiting (opening,
+                                       reading); nonzero gives up at once with
+                                       VG_ERR_ABORTED, e.g. a service stopping. NULL: none */
+    void *abort_user;
 } vg_source_params;
 
 vg_source_params vg_source_default_params(void);

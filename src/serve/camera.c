@@ -218,16 +218,24 @@ static void lost(vg_camera *c, int *down, const char *why) {
     post_status(c, "camera_lost", why);
 }
 
+/* vg_source_params.abort: a network wait gives up when the service stops. */
+static int stopping(void *user) {
+    const vg_camera *c = user;
+    return atomic_load(c->stop);
+}
+
 static void *camera_main(void *arg) {
     vg_camera *c = arg;
     int errnum = 0, down = 0;
     vg_uri_kind kind = vg_uri_classify(c->cfg->source, &errnum);
+    c->sp.abort = stopping, c->sp.abort_user = c;
     int live = kind == VG_URI_URL || kind == VG_URI_DEVICE;
     double backoff = 1;
     while (!atomic_load(c->stop)) {
         vg_source *s = NULL;
         vg_error err;
         if (vg_source_open(c->cfg->source, &c->sp, &s, &err)) {
+            if (atomic_load(c->stop)) break; /* interrupted by the stop */
             lost(c, &down, err.msg);
             nap(c, backoff);
             backoff = backoff * 2 < BACKOFF_MAX ? backoff * 2 : BACKOFF_MAX;
@@ -242,7 +250,7 @@ static void *camera_main(void *arg) {
         vg_checks_reset(c->checks);
         int rc = run_source(c, s, &err);
         vg_source_close(s);
-        if (rc == VG_OK) break; /* stopped */
+        if (rc == VG_OK || atomic_load(c->stop)) break; /* stopped */
         if (rc == VG_END && !live) {
             if (c->cfg->loop) continue;
             atomic_store(&c->connected, 0);

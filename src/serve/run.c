@@ -16,7 +16,7 @@
 #include "core/status.h"
 #include "serve/run.h"
 
-#define SOURCE_TIMEOUT_MS 5000 /* network reads: a stop waits at most this long */
+#define SOURCE_TIMEOUT_MS 5000 /* network waits: a camera gone this long is lost */
 #define RETENTION_EVERY 60.0   /* seconds between retention passes */
 
 struct vg_run {

@@ -25,6 +25,9 @@ struct vg_decoder {
     int64_t timeout_us; /* bound of each network wait, 0: none */
     int64_t deadline;   /* av_gettime_relative() past which FFmpeg's waits are interrupted */
     int timed_out;      /* the deadline passed */
+    int (*abort)(void *user); /* the caller's stop, polled with the deadline (may be NULL) */
+    void *abort_user;
+    int aborted;        /* abort said stop */
     double origin;      /* seconds of the stream's first timestamp, NAN until known */
     double covered;     /* seconds: where the frames received so far (good or not) end */
     int read_failed;    /* reading the file failed before its end */
@@ -46,7 +49,12 @@ struct vg_decoder {
 static int interrupted(void *opaque) {
     vg_decoder *d = opaque;
     if (d->timeout_us && av_gettime_relative() > d->deadline) d->timed_out = 1;
-    return d->timed_out;
+    if (d->abort && d->abort(d->abort_user)) d->aborted = 1;
+    return d->timed_out || d->aborted;
+}
+
+static int aborted(const vg_decoder *d, vg_error *err) {
+    return vg_fail(err, VG_ERR_ABORTED, "%s: interrupted (the reader was asked to stop)", d->uri);
 }
 
 /* Starts the clock of the next network wait. */
@@ -105,6 +113,7 @@ static void set_options(AVDictionary **o, const char *uri, vg_uri_kind kind, int
 
 static int open_failure(const vg_decoder *d, vg_uri_kind kind, const AVInputFormat *ifmt,
                         int averr, vg_error *err) {
+    if (d->aborted) return aborted(d, err);
     if (d->timed_out)
         return vg_fail(err, VG_ERR_IO, "%s: cannot connect (no answer within %lld ms)", d->uri,
                        (long long)(d->timeout_us / 1000));
@@ -134,6 +143,7 @@ static int open_url(vg_decoder *d, const char *url, vg_uri_kind kind, const AVIn
     if (averr < 0) return open_failure(d, kind, ifmt, averr, err);
     arm(d);
     averr = avformat_find_stream_info(d->fmt, NULL);
+    if (averr < 0 && d->aborted) return aborted(d, err);
     if (averr < 0 && d->timed_out)
         return vg_fail(err, VG_ERR_IO, "%s: no data within %lld ms", d->uri,
                        (long long)(d->timeout_us / 1000));
@@ -183,8 +193,8 @@ static int open_codec(vg_decoder *d, vg_error *err) {
     return VG_OK;
 }
 
-int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decoder **out,
-                    vg_error *err) {
+int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, int (*abort)(void *),
+                    void *abort_user, vg_decoder **out, vg_error *err) {
     *out = NULL;
     vg_video_setup();
     vg_decoder *d = calloc(1, sizeof *d);
@@ -196,6 +206,7 @@ int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decode
     d->network = kind == VG_URI_URL;
     d->holding = 1;
     d->timeout_us = d->network ? timeout_ms * 1000LL : 0;
+    d->abort = abort, d->abort_user = abort_user;
     int rc = open_input(d, kind, timeout_ms, err);
     if (rc == VG_OK) rc = open_codec(d, err);
     if (rc != VG_OK) {
@@ -232,6 +243,7 @@ static long long shortfall(const vg_decoder *d) {
 }
 
 static int lost_stream(const vg_decoder *d, int averr, vg_error *err) {
+    if (d->aborted) return aborted(d, err);
     if (d->timed_out)
         return vg_fail(err, VG_ERR_IO, "%s: stream lost (no data for %lld ms)", d->uri,
                        (long long)(d->timeout_us / 1000));

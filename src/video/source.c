@@ -73,7 +73,8 @@ static int open_input(vg_source *s, vg_error *err) {
     s->kind = vg_uri_classify(s->uri, &errnum);
     if (s->kind == VG_URI_MISSING) return vg_uri_missing(s->uri, errnum, err);
     if (s->kind == VG_URI_FOLDER) return open_folder(s, err);
-    int rc = vg_decoder_open(s->uri, s->kind, s->p.timeout_ms, &s->dec, err);
+    int rc = vg_decoder_open(s->uri, s->kind, s->p.timeout_ms, s->p.abort, s->p.abort_user,
+                             &s->dec, err);
     if (rc == VG_OK) s->fps = vg_decoder_fps(s->dec);
     return rc;
 }
@@ -88,7 +89,8 @@ static int next_image(vg_source *s, AVFrame **f, vg_error *err) {
         s->dec = NULL;
         long long damaged = 0; /* the image is counted once, however it failed */
         double pts;
-        int rc = vg_decoder_open(s->images[k], VG_URI_FILE, 0, &s->dec, &s->image_error);
+        int rc = vg_decoder_open(s->images[k], VG_URI_FILE, 0, NULL, NULL, &s->dec,
+                                 &s->image_error);
         if (rc == VG_OK) rc = vg_decoder_next(s->dec, f, &pts, &damaged, &s->image_error);
         if (rc == VG_OK) {
             s->pts = k / s->p.folder_fps;

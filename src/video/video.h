@@ -57,10 +57,11 @@ int vg_keep_image(const char *path, const char *name);
 typedef struct vg_decoder vg_decoder;
 
 /* Opens the best video stream of uri (a file, URL or device, per kind) and its decoder.
- * timeout_ms bounds each network wait (open, and every read after; 0: none). *out is NULL
- * on failure; the message names uri. */
-int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, vg_decoder **out,
-                    vg_error *err);
+ * timeout_ms bounds each network wait (open, and every read after; 0: none); abort (may be
+ * NULL) is polled during them, and nonzero gives up the wait with VG_ERR_ABORTED. *out is
+ * NULL on failure; the message names uri. */
+int vg_decoder_open(const char *uri, vg_uri_kind kind, int timeout_ms, int (*abort)(void *),
+                    void *abort_user, vg_decoder **out, vg_error *err);
 
 /* The next decoded frame (VG_OK), valid until the next call; *pts in seconds from the
  * stream's start, NAN when the stream gives none. VG_END after the last frame. Frames that

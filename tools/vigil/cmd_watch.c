@@ -7,6 +7,7 @@
  * runs inside the library. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,10 +66,13 @@ static void log_line(void *user, const char *line) {
 }
 
 static void print_stats(const vg_watch_stats *s, const char *prefix) {
+    char latency[96] = "no latency yet";
+    if (!isnan(s->latency_p50))
+        snprintf(latency, sizeof latency, "latency p50 %.0f ms p95 %.0f ms p99 %.0f ms",
+                 1e3 * s->latency_p50, 1e3 * s->latency_p95, 1e3 * s->latency_p99);
     fprintf(stderr, "vigil: watch: %s%d/%d cameras up, %lld frames in, %lld scored, %lld dropped, "
-            "latency p50 %.0f ms p95 %.0f ms p99 %.0f ms, %lld events, %lld deliveries owed\n",
-            prefix, s->up, s->cameras, s->frames_in, s->scored, s->dropped, 1e3 * s->latency_p50,
-            1e3 * s->latency_p95, 1e3 * s->latency_p99, s->events, s->owed);
+            "%s, %lld events, %lld deliveries owed\n", prefix, s->up, s->cameras, s->frames_in,
+            s->scored, s->dropped, latency, s->events, s->owed);
 }
 
 static int write_stats(const char *path, const vg_watch_stats *s) {

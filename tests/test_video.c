@@ -53,6 +53,7 @@ static double now(void) {
 /* vg_source_params.abort: stop 0.2 s after the time at user. */
 static int after_200ms(void *user) { return now() - *(const double *)user > 0.2; }
 
+
 /* What reading a whole source gave. */
 typedef struct run {
     int rc;      /* of vg_source_open */
@@ -127,6 +128,17 @@ static void expect_refusal(const char *what, const char *uri, const vg_source_pa
     printf("refused %-22s code %d: %s %s\n", what, r.rc, r.e.msg, ok ? "ok" : "FAIL");
     CHECK(ok);
     run_free(&r);
+}
+
+/* expect_refusal, given up within lo .. hi seconds. */
+static void timed_refusal(const char *name, const char *url, const vg_source_params *p, int code,
+                          const char *msg, double lo, double hi) {
+    double t0 = now();
+    expect_refusal(name, url, p, code, msg);
+    double dt = now() - t0;
+    printf("%s: given up after %.3f s (%g .. %g s) %s\n", name, dt, lo, hi,
+           dt >= lo && dt < hi ? "ok" : "FAIL");
+    CHECK(dt >= lo && dt < hi);
 }
 
 /* ---- natural order ---- */
@@ -408,23 +420,14 @@ static void test_refusals(void) {
      * never answers: only the timeout ends the wait */
     char url[64];
     int fd = listen_on(url, "rtsp", sizeof url);
-    t0 = now();
-    expect_refusal("rtsp, silent server", url, &p, VG_ERR_IO,
-                   ": cannot connect (no answer within 500 ms)");
-    dt = now() - t0;
-    printf("silent server given up after %.3f s (0.5 .. 1.5 s) %s\n", dt,
-           dt >= 0.5 && dt < 1.5 ? "ok" : "FAIL");
-    CHECK(dt >= 0.5 && dt < 1.5);
+    timed_refusal("rtsp, silent server", url, &p, VG_ERR_IO,
+                  ": cannot connect (no answer within 500 ms)", 0.5, 1.5);
     /* the caller's abort ends the same wait long before a 10 s timeout */
     vg_source_params q = p;
     q.timeout_ms = 10000, q.abort = after_200ms, q.abort_user = &t0;
     t0 = now();
-    expect_refusal("rtsp, silent server, aborted", url, &q, VG_ERR_ABORTED,
-                   ": interrupted (the reader was asked to stop)");
-    dt = now() - t0;
-    printf("aborted wait given up after %.3f s (0.2 .. 1 s) %s\n", dt,
-           dt >= 0.2 && dt < 1 ? "ok" : "FAIL");
-    CHECK(dt >= 0.2 && dt < 1);
+    timed_refusal("rtsp, silent server, aborted", url, &q, VG_ERR_ABORTED,
+                  ": interrupted (the reader was asked to stop)", 0.2, 1);
     if (fd >= 0) close(fd);
     /* a character device that is not a camera goes to video4linux2, which says no */
     expect_refusal("not a V4L2 device", "/dev/null", &p, VG_ERR_IO,

@@ -34,6 +34,7 @@ expect 2 "--size: '224' is not a size WxH" "$vigil" train -o "$tmp/m" --size 224
 expect 2 "--roi: '1,2,3' is not a region" "$vigil" train -o "$tmp/m" --roi 1,2,3 x
 expect 2 "--aug: unknown value 'sometimes'" "$vigil" train -o "$tmp/m" --aug sometimes x
 expect 2 "unknown option '--epoch'" "$vigil" train -o "$tmp/m" --epoch 3 x
+expect 2 "--step: '0' is not an integer in 1..8" "$vigil" train -o "$tmp/m" --step 0 x
 expect 1 "multiple of 32|divisible by 32" "$vigil" train -o "$tmp/m" --size 100x100 "$tmp/empty"
 expect 1 "nowhere: no such file" "$vigil" train -o "$tmp/m" --size 32x32 "$tmp/nowhere"
 expect 1 "empty: no images" "$vigil" train -o "$tmp/m" --size 32x32 "$tmp/empty"

@@ -38,7 +38,8 @@ static vg_error err;
 
 /* A predictor model by the fixture rule for seed. */
 static vg_model *fixture_model(vg_encoder_kind kind, vg_variant variant, uint64_t seed) {
-    vg_predictor_config cfg = {kind, variant, 4, 64, 64};
+    vg_predictor_config cfg = {
+        .encoder = kind, .variant = variant, .frames = 4, .step = 1, .height = 64, .width = 64};
     return fixture_model_of(&cfg, seed);
 }
 

@@ -525,6 +525,62 @@ static void test_lanes_model(const char *encoder) {
     vg_model_free(m);
 }
 
+/* ---- the frame step ----------------------------------------------------------------------- */
+
+/* A stream of a model with step 3 predicts frame n from frames n-12, n-9, n-6, n-3: exactly
+ * what vg_model_predict gives on those four (both run the same plans, so tolerance 0), and
+ * its first prediction comes after the context of 12 frames. The step survives a save and
+ * load. */
+static void test_step_model(const char *encoder) {
+    enum { T = 4, STEP = 3, W = 64, H = 64, FRAMES = T * STEP + 4 };
+    vg_model_params mp = vg_model_default_params();
+    mp.encoder = encoder, mp.width = W, mp.height = H, mp.frames = T, mp.step = STEP;
+    mp.threads = 1;
+    vg_model *m = NULL, *back = NULL;
+    vg_error err = {0};
+    CHECK_OK(vg_model_create(&mp, &m, &err), &err);
+    if (!m) return;
+    const char *path = "test_score_step.safetensors";
+    CHECK_OK(vg_model_save(m, path, &err), &err);
+    CHECK_OK(vg_model_load(path, 1, &back, &err), &err);
+    remove(path);
+    vg_model_info i = back ? vg_model_describe(back) : vg_model_describe(m);
+    CHECK(i.step == STEP && i.context == T * STEP);
+    size_t img = (size_t)3 * W * H;
+    float *clip = malloc(FRAMES * img * sizeof *clip), *next = malloc(img * sizeof *next);
+    float *window = malloc(T * img * sizeof *window), *want = malloc(img * sizeof *want);
+    for (size_t k = 0; k < FRAMES * img; k++) clip[k] = (float)((k * 7919 % 1000) / 500.0 - 1);
+    vg_stream *s = NULL;
+    CHECK_OK(vg_stream_create(back, &s, &err), &err);
+    double worst = 0;
+    int predictions = 0, timing = 1;
+    for (int n = 0; n < FRAMES && s; n++) {
+        int ready = 0;
+        CHECK_OK(vg_stream_push(s, clip + n * img, next, &ready, &err), &err);
+        timing &= ready == (n + 1 >= T * STEP);
+        if (!ready) continue;
+        for (int t = 0; t < T; t++) /* the prediction of frame n + 1 */
+            memcpy(window + t * img, clip + (n + 1 - T * STEP + t * STEP) * img,
+                   img * sizeof *window);
+        CHECK_OK(vg_model_predict(back, window, 1, want, &err), &err);
+        for (size_t k = 0; k < img; k++) worst = fmax(worst, fabs((double)next[k] - want[k]));
+        predictions++;
+    }
+    int ok = timing && predictions == FRAMES - T * STEP + 1 && worst == 0;
+    printf("%-12s step %d: %d predictions after %d context frames, max|stream - batch| = %g "
+           "(tol 0) %s\n", encoder, STEP, predictions, i.context, worst, ok ? "ok" : "FAIL");
+    CHECK(ok);
+    mp.step = 0;
+    vg_model *bad = NULL;
+    int rc = vg_model_create(&mp, &bad, &err);
+    printf("%-44s -> %d \"%s\"\n", "step 0", rc, err.msg);
+    CHECK(rc == VG_ERR_ARG && !bad);
+    vg_stream_free(s);
+    vg_model_free(back);
+    vg_model_free(m);
+    free(clip), free(next), free(window), free(want);
+}
+
 int main(void) {
     const int cases[][3] = {{64, 48, 16}, {37, 29, 8}, {33, 17, 16}, {10, 7, 16}, {12, 50, 16},
                             {40, 40, 1},  {31, 23, 5}, {45, 45, 2},  {224, 224, 16}};
@@ -543,5 +599,7 @@ int main(void) {
     test_timeline_args();
     test_lanes_model("mobilenet_v2");
     test_lanes_model("unet");
+    test_step_model("unet");
+    test_step_model("mobilenet_v2");
     return test_result();
 }

@@ -119,6 +119,23 @@ static void test_resume(const vg_footage *f) {
     vg_model_free(a), vg_model_free(b), vg_model_free(c);
 }
 
+/* With a frame step the windows stretch: T = 2 and step 5 need 11 frames (the clips have
+ * 12), step 6 would need 13. */
+static void test_step(const vg_footage *f) {
+    vg_model_params p = vg_model_default_params();
+    p.encoder = "unet", p.frames = 2, p.width = W, p.height = H, p.threads = 2;
+    vg_schedule s = schedule(1, NULL);
+    for (int step = 5; step <= 6; step++) {
+        p.step = step;
+        vg_model *m = NULL;
+        CHECK_OK(vg_model_create(&p, &m, &err), &err);
+        int rc = m ? vg_train_footage(m, f, &s, &err) : VG_ERR_ARG;
+        printf("step %d: %s\n", step, rc ? err.msg : "trained");
+        CHECK(step == 5 ? rc == VG_OK : rc == VG_ERR_ARG && strstr(err.msg, "13 consecutive"));
+        vg_model_free(m);
+    }
+}
+
 static void test_footage_errors(void) {
     vg_footage *f = NULL;
     vg_source_params sp = vg_source_default_params();
@@ -189,6 +206,7 @@ int main(void) {
     CHECK_OK(vg_footage_load(src, 1, &sp, NULL, NULL, &f, &err), &err);
     CHECK(f && vg_footage_clips(f) == 2 && vg_footage_frames(f) == 2 * CLIP_FRAMES);
     if (f) test_resume(f);
+    if (f) test_step(f);
     vg_footage_free(f);
     test_footage_errors();
     test_auc();

@@ -28,7 +28,9 @@
 #define S 64 /* H = W */
 
 static vg_error err;
-static const vg_predictor_config cfg = {VG_ENCODER_UNET, VG_VARIANT_BASE, T, S, S};
+static const vg_predictor_config cfg = {
+    .encoder = VG_ENCODER_UNET, .variant = VG_VARIANT_BASE, .frames = T, .step = 1, .height = S,
+    .width = S};
 static const size_t img = (size_t)3 * S * S;
 
 /* As gen_unet.py trains: Adam with eps 1e-3 (its header says why). */

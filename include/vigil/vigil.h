@@ -50,6 +50,11 @@ typedef struct vg_model_params {
     const char *encoder;         /* "resnet18" (default), "mobilenet_v2" or "unet" */
     const char *variant;         /* "base" (default), "dropout", "skiptwice", "attention" */
     int frames;                  /* T past frames, default 4 */
+    int step;                    /* frame step: frame n is predicted from frames n - step,
+                                    n - 2 step, ..., n - T step; default 1. A step > 1 lets
+                                    an object move further between the frames the model
+                                    sees, so unusual speed costs more prediction error;
+                                    every frame is still scored */
     int width, height;           /* multiples of 32, default 224x224 */
     const char *encoder_weights; /* safetensors or torchvision .pth; NULL: random encoder
                                     (benchmarks and tests only) */
@@ -92,7 +97,9 @@ int vg_model_set_bf16(vg_model *m, int on, vg_error *err);
 /* What a model was built with; strings are static. */
 typedef struct vg_model_info {
     const char *encoder, *variant;
-    int frames, width, height;
+    int frames, step, width, height;
+    int context;                 /* frames a stream takes before its first prediction:
+                                    frames * step */
     float mean[3], std[3];       /* normalisation: x = (pixel/255 - mean) / std */
     long long trainable_params, frozen_params;
 } vg_model_info;
@@ -115,20 +122,21 @@ void vg_model_frame_from_rgb(const vg_model *m, const unsigned char *rgb, float 
 void vg_model_frame_to_unit(const vg_model *m, const float *chw, float *unit);
 
 /* ---- streaming inference --------------------------------------------------------------
- * Each pushed frame is encoded once; its features join a ring of the last T, from which
- * the next frame is predicted. */
+ * Each pushed frame is encoded once; its features join a ring of the last T * step, from
+ * which the next frame is predicted (vg_model_params.step). */
 
 typedef struct vg_stream vg_stream;
 
 int vg_stream_create(vg_model *m, vg_stream **out, vg_error *err);
 void vg_stream_free(vg_stream *s); /* accepts NULL */
 
-/* Pushes frame (3, H, W). Once T frames are in, writes the prediction of the next frame
- * into pred_next (3, H, W; may be NULL) and sets *ready to 1; else *ready = 0. */
+/* Pushes frame (3, H, W). Once the model's context (vg_model_info) is in, writes the
+ * prediction of the next frame into pred_next (3, H, W; may be NULL) and sets *ready to
+ * 1; else *ready = 0. */
 int vg_stream_push(vg_stream *s, const float *frame, float *pred_next, int *ready,
                    vg_error *err);
 
-/* Starts over (a new clip): the next T frames are context again. Keeps the plans, so it
+/* Starts over (a new clip): the next frames are context again. Keeps the plans, so it
  * costs nothing, unlike a new stream. */
 void vg_stream_reset(vg_stream *s);
 
@@ -138,7 +146,7 @@ void vg_stream_reset(vg_stream *s);
 int vg_stream_create_lanes(vg_model *m, int lanes, vg_stream **out, vg_error *err);
 
 /* Pushes n frames (n, 3, H, W), frame i to lane lane[i] (distinct lanes). For each lane
- * with T frames in, pred_next[i] (n, 3, H, W; may be NULL) gets the prediction of its next
+ * with its context in, pred_next[i] (n, 3, H, W; may be NULL) gets the prediction of its next
  * frame and ready[i] = 1; else ready[i] = 0. */
 int vg_stream_push_lanes(vg_stream *s, int n, const int *lane, const float *frames,
                          float *pred_next, int *ready, vg_error *err);
@@ -287,18 +295,19 @@ int vg_score_frame(const float *pred, const float *frame, int width, int height,
 void vg_smooth(const double *in, double *out, int n, int width);
 
 /* A model's scores over a stream of frames: each pushed frame (RGB24 at the model's size)
- * is scored against the model's prediction of it from the T frames before. */
+ * is scored against the model's prediction of it from the T frames before (step apart). */
 typedef struct vg_scorer vg_scorer;
 
 int vg_scorer_create(vg_model *m, int patch, vg_scorer **out, vg_error *err);
 void vg_scorer_free(vg_scorer *s); /* accepts NULL */
 
-/* Pushes a frame. Once T frames are in, *scored = 1 and out (and error_map (H, W), and
- * pred_rgb (H * W * 3 bytes): the prediction; both may be NULL) describe this frame. */
+/* Pushes a frame. Once the model's context is in, *scored = 1 and out (and error_map
+ * (H, W), and pred_rgb (H * W * 3 bytes): the prediction; both may be NULL) describe this
+ * frame. */
 int vg_scorer_push(vg_scorer *s, const unsigned char *rgb, vg_score *out, float *error_map,
                    unsigned char *pred_rgb, int *scored, vg_error *err);
 
-/* Starts over (a new clip): the next T frames are context again. */
+/* Starts over (a new clip): the next frames are context again. */
 void vg_scorer_reset(vg_scorer *s);
 
 /* A scorer of lanes, one per camera, whose frames are predicted in batches (as

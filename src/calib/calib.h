@@ -25,7 +25,7 @@ typedef struct calib_run {
     vg_model *m;
     const vg_footage *f;
     const vg_calibrate_params *p;
-    int T, width, height;
+    int context, width, height; /* context: frames pushed before the first score */
     vg_scorer *scorer;
     vg_checks_params checks;    /* with the scene's motion fitted on the normal footage */
     double **raw;               /* per clip and frame: anomaly value, NaN for context */

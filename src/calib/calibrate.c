@@ -50,7 +50,7 @@ static int check_params(const vg_calibrate_params *p, vg_error *err) {
     return VG_OK;
 }
 
-/* Scores one normal clip: raw anomaly values (NaN for the T context frames) and the
+/* Scores one normal clip: raw anomaly values (NaN for the context frames) and the
  * frames a signal check flags. */
 static int normal_clip(calib_run *r, const vg_clip *c, double *raw, vg_error *err) {
     vg_checks *ck = NULL;
@@ -95,7 +95,7 @@ static int normal_pass(calib_run *r, vg_error *err) {
     }
     if (!rc && r->n_normal < 2)
         rc = vg_fail(err, VG_ERR_ARG, "the normal footage has %lld scored frames; calibration "
-                     "needs clips longer than %d frames", r->n_normal, r->T);
+                     "needs clips longer than %d frames", r->n_normal, r->context);
     if (!rc) vg_sort(r->normal, r->n_normal);
     return rc;
 }
@@ -128,7 +128,7 @@ int vg_calibrate(vg_model *m, const vg_footage *normal, const vg_calibrate_param
     int rc = check_params(p, err);
     if (rc) return rc;
     vg_model_info info = vg_model_describe(m);
-    calib_run r = {.m = m, .f = normal, .p = p, .T = info.frames, .width = info.width,
+    calib_run r = {.m = m, .f = normal, .p = p, .context = info.context, .width = info.width,
                    .height = info.height, .checks = vg_checks_default_params()};
     r.checks.fps = p->fps;
     for (int c = 0; c < normal->n && !rc; c++)

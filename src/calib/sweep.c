@@ -22,8 +22,8 @@ typedef struct burst {
 
 /* The places of a case's bursts over all clips, evenly thinned to MAX_BURSTS. */
 static int plan(const calib_run *r, int len, burst *out) {
-    int gap = len + r->T + r->p->smooth + 2, n = 0, total = 0;
-    int first = r->T + r->p->smooth;
+    int gap = len + r->context + r->p->smooth + 2, n = 0, total = 0;
+    int first = r->context + r->p->smooth;
     for (int c = 0; c < r->f->n; c++)
         for (int s = first; s + len <= r->f->clips[c].frames; s += gap) total++;
     for (int c = 0, i = 0; c < r->f->n; c++)
@@ -52,7 +52,7 @@ static double smoothed_at(const calib_run *r, int c, int s, const double *raw_ne
     return n ? sum / n : NAN;
 }
 
-/* Scores frames start .. end-1 of the copy (T context frames before start pushed first);
+/* Scores frames start .. end-1 of the copy (the context frames before start pushed first);
  * raw gets their anomaly values, any is set when a signal check flags one of them, and
  * best_map/best_rgb keep the most anomalous frame when want_example. */
 static int score_copy(const calib_run *r, scratch *w, int start, int end, int want_example,
@@ -63,7 +63,7 @@ static int score_copy(const calib_run *r, scratch *w, int start, int end, int wa
     double best = -INFINITY;
     vg_scorer_reset(r->scorer);
     *any = 0;
-    for (int k = start - r->T; k < end && !rc; k++) {
+    for (int k = start - r->context; k < end && !rc; k++) {
         const unsigned char *rgb = w->rgb + (size_t)k * frame;
         vg_score s;
         vg_checks_frame cf;

@@ -14,7 +14,7 @@
 
 vg_model_params vg_model_default_params(void) {
     return (vg_model_params){.encoder = "resnet18", .variant = "base", .frames = 4,
-                             .width = 224, .height = 224};
+                             .step = 1, .width = 224, .height = 224};
 }
 
 static void store_free(vg_encoder_store *s) {
@@ -119,6 +119,7 @@ static int config_from_params(const vg_model_params *p, vg_predictor_config *cfg
     int rc = vg_encoder_kind_parse(p->encoder, &cfg->encoder, err);
     if (!rc) rc = vg_variant_parse(p->variant ? p->variant : "", &cfg->variant, err);
     cfg->frames = p->frames;
+    cfg->step = p->step;
     cfg->width = p->width;
     cfg->height = p->height;
     return rc ? rc : vg_predictor_config_check(cfg, err);
@@ -154,7 +155,8 @@ int vg_model_create(const vg_model_params *p, vg_model **out, vg_error *err) {
 vg_model_info vg_model_describe(const vg_model *m) {
     vg_encoder_info e = vg_encoder_describe(m->cfg.encoder);
     vg_model_info i = {.encoder = e.name, .variant = vg_variant_name(m->cfg.variant),
-                       .frames = m->cfg.frames, .width = m->cfg.width,
+                       .frames = m->cfg.frames, .step = m->cfg.step,
+                       .context = m->cfg.frames * m->cfg.step, .width = m->cfg.width,
                        .height = m->cfg.height,
                        .trainable_params = (long long)m->table.trainable,
                        .frozen_params = m->enc.n ? (long long)m->enc.offset[m->enc.n] : 0};
@@ -172,6 +174,7 @@ static char *metadata_json(const vg_model *m) {
     cJSON_AddStringToObject(root, "encoder", i.encoder);
     cJSON_AddStringToObject(root, "variant", i.variant);
     cJSON_AddNumberToObject(root, "frames", i.frames);
+    cJSON_AddNumberToObject(root, "step", i.step);
     cJSON_AddNumberToObject(root, "width", i.width);
     cJSON_AddNumberToObject(root, "height", i.height);
     cJSON *norm = cJSON_AddObjectToObject(root, "normalisation");
@@ -214,7 +217,7 @@ int vg_model_save(const vg_model *m, const char *path, vg_error *err) {
 
 /* The metadata keys that describe the architecture; every other key is a section. */
 static int reserved_key(const char *key) {
-    static const char *const keys[] = {"format", "encoder", "variant", "frames",
+    static const char *const keys[] = {"format", "encoder", "variant", "frames", "step",
                                        "width",  "height",  "normalisation"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!strcmp(key, keys[i])) return 1;
@@ -282,6 +285,10 @@ static int parse_metadata(const char *path, const char *json, vg_predictor_confi
                 !json_int(root, "height", &cfg->height)))
         rc = vg_fail(err, VG_ERR_FORMAT, "%s: model metadata lacks encoder, variant, frames, "
                      "width or height", path);
+    /* models written before the step existed saw consecutive frames */
+    if (!rc && !cJSON_HasObjectItem(root, "step")) cfg->step = 1;
+    else if (!rc && !json_int(root, "step", &cfg->step))
+        rc = vg_fail(err, VG_ERR_FORMAT, "%s: model metadata 'step' is not a number", path);
     if (!rc) rc = vg_encoder_kind_parse(enc->valuestring, &cfg->encoder, err);
     if (!rc) rc = vg_variant_parse(var->valuestring, &cfg->variant, err);
     if (!rc) rc = vg_predictor_config_check(cfg, err);

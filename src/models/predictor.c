@@ -39,6 +39,8 @@ int vg_predictor_config_check(const vg_predictor_config *cfg, vg_error *err) {
                        vg_variant_name(cfg->variant));
     if (cfg->frames < 1 || cfg->frames > 64)
         return vg_fail(err, VG_ERR_ARG, "frame count %d is outside 1..64", cfg->frames);
+    if (cfg->step < 1 || cfg->step > 64)
+        return vg_fail(err, VG_ERR_ARG, "frame step %d is outside 1..64", cfg->step);
     if (cfg->height < 32 || cfg->width < 32 || cfg->height % 32 || cfg->width % 32 ||
         cfg->height > 4096 || cfg->width > 4096)
         return vg_fail(err, VG_ERR_ARG, "input size %dx%d is not a multiple of 32 in 32..4096",

@@ -39,6 +39,7 @@ typedef struct vg_predictor_config {
     vg_encoder_kind encoder;
     vg_variant variant;
     int frames;        /* T */
+    int step;          /* frames between the ones the model sees (vg_model_params.step) */
     int height, width; /* multiples of 32 */
 } vg_predictor_config;
 

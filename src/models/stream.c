@@ -1,6 +1,7 @@
 /* stream.c - streaming inference: each frame is encoded once and its feature maps kept
- * in a ring of the last T, from which the next frame is predicted. The U-Net takes the
- * frames themselves, so for it the ring holds the last T frames.
+ * in a ring of the last T * step (the model's context), from which the next frame is
+ * predicted: frame n from frames n - T step, ..., n - 2 step, n - step. The U-Net takes
+ * the frames themselves, so for it the ring holds frames.
  *
  * A stream has lanes, one per camera: frames of several lanes pushed in one call are
  * encoded and predicted as one batch. Batches run in power-of-two chunks (7 frames: 4, 2,
@@ -26,7 +27,8 @@ struct vg_stream {
     vg_model *m;
     int lanes, sizes;  /* plans[k] serves batches of 1 << k, k < sizes */
     plan *plans;
-    vg_tensor **ring;  /* [lanes][T][TAPS] feature maps (the U-Net: frames, tap 0), NULL
+    int len;           /* ring slots per lane: the context, T * step */
+    vg_tensor **ring;  /* [lanes][len][TAPS] feature maps (the U-Net: frames, tap 0), NULL
                           for taps the network ignores */
     long long *pushed; /* per lane */
     float *out;        /* a chunk's predictions */
@@ -54,14 +56,14 @@ static int log2_floor(int n) {
 }
 
 static int make_ring(vg_stream *s, vg_error *err) {
-    int T = s->m->cfg.frames, rc = VG_OK;
+    int rc = VG_OK;
     plan *p = &s->plans[0]; /* the batch-1 network says which taps are used */
     for (int l = 0; l < s->lanes && !rc; l++)
-        for (int t = 0; t < T && !rc; t++)
+        for (int t = 0; t < s->len && !rc; t++)
             for (int k = 0; k < TAPS && !rc; k++)
                 if (vg_net_input(&p->net, k))
                     rc = vg_tensor_create(s->m->ctx, tap_shape(s->m, k),
-                                          &s->ring[((size_t)l * T + t) * TAPS + k], err);
+                                          &s->ring[((size_t)l * s->len + t) * TAPS + k], err);
     return rc;
 }
 
@@ -86,11 +88,11 @@ int vg_stream_create_lanes(vg_model *m, int lanes, vg_stream **out, vg_error *er
     *out = NULL;
     if (lanes < 1) return vg_fail(err, VG_ERR_ARG, "a stream needs at least 1 lane, not %d", lanes);
     vg_stream *s = calloc(1, sizeof *s);
-    int T = m->cfg.frames, sizes = log2_floor(lanes) + 1;
+    int len = m->cfg.frames * m->cfg.step, sizes = log2_floor(lanes) + 1;
     if (s) {
-        s->m = m, s->lanes = lanes, s->sizes = sizes;
+        s->m = m, s->lanes = lanes, s->sizes = sizes, s->len = len;
         s->plans = calloc((size_t)sizes, sizeof *s->plans);
-        s->ring = calloc((size_t)lanes * T * TAPS, sizeof *s->ring);
+        s->ring = calloc((size_t)lanes * len * TAPS, sizeof *s->ring);
         s->pushed = calloc((size_t)lanes, sizeof *s->pushed);
         s->out = malloc(((size_t)1 << (sizes - 1)) * frame_floats(m) * sizeof *s->out);
         s->ready_lane = malloc((size_t)lanes * sizeof *s->ready_lane);
@@ -124,7 +126,7 @@ void vg_stream_free(vg_stream *s) {
         vg_net_free(&s->plans[k].net);
         vg_tensor_free(s->plans[k].frame);
     }
-    size_t taps = (size_t)s->lanes * s->m->cfg.frames * TAPS;
+    size_t taps = (size_t)s->lanes * s->len * TAPS;
     for (size_t i = 0; s->ring && i < taps; i++) vg_tensor_free(s->ring[i]);
     free(s->plans), free(s->ring), free(s->pushed), free(s->out);
     free(s->ready_lane), free(s->ready_item);
@@ -138,18 +140,18 @@ void vg_stream_reset_lane(vg_stream *s, int lane) {
 }
 
 static vg_tensor *ring_at(const vg_stream *s, int lane, int slot, int k) {
-    return s->ring[((size_t)lane * s->m->cfg.frames + slot) * TAPS + k];
+    return s->ring[((size_t)lane * s->len + slot) * TAPS + k];
 }
 
 /* Encodes n frames (one chunk, a planned size) into the rings of their lanes. */
 static int encode_chunk(vg_stream *s, int k, const int *lane, const float *frames,
                         vg_error *err) {
     plan *p = &s->plans[k];
-    int n = 1 << k, T = s->m->cfg.frames;
+    int n = 1 << k;
     if (vg_model_is_unet(s->m)) {
         int rc = VG_OK;
         for (int i = 0; i < n && !rc; i++)
-            rc = vg_tensor_write(ring_at(s, lane[i], (int)(s->pushed[lane[i]] % T), 0),
+            rc = vg_tensor_write(ring_at(s, lane[i], (int)(s->pushed[lane[i]] % s->len), 0),
                                  frames + i * frame_floats(s->m), err);
         return rc;
     }
@@ -157,7 +159,7 @@ static int encode_chunk(vg_stream *s, int k, const int *lane, const float *frame
     if (!rc) rc = vg_encoder_forward(p->enc, p->frame, err);
     for (int i = 0; i < n && !rc; i++)
         for (int t = 0; t < TAPS && !rc; t++) {
-            vg_tensor *dst = ring_at(s, lane[i], (int)(s->pushed[lane[i]] % T), t);
+            vg_tensor *dst = ring_at(s, lane[i], (int)(s->pushed[lane[i]] % s->len), t);
             if (dst)
                 rc = vg_tensor_copy_region(dst, 0, 0, vg_encoder_tap(p->enc, tap_strides[t]),
                                            i, 0, 1, vg_tensor_shape(dst).c, err);
@@ -166,13 +168,14 @@ static int encode_chunk(vg_stream *s, int k, const int *lane, const float *frame
 }
 
 /* Predicts the next frame of n lanes (one chunk) from their rings, oldest frame first,
- * into s->out. */
+ * into s->out. The next frame is number pushed; its input t is frame pushed - len +
+ * t step, which the ring keeps in slot (pushed + t step) % len. */
 static int predict_chunk(vg_stream *s, int k, const int *lane, vg_error *err) {
     plan *p = &s->plans[k];
-    int T = s->m->cfg.frames, rc = VG_OK;
+    int T = s->m->cfg.frames, step = s->m->cfg.step, rc = VG_OK;
     for (int i = 0; i < 1 << k && !rc; i++)
         for (int t = 0; t < T && !rc; t++) {
-            int slot = (int)((s->pushed[lane[i]] + t) % T);
+            int slot = (int)((s->pushed[lane[i]] + (long long)t * step) % s->len);
             for (int j = 0; j < TAPS && !rc; j++) {
                 vg_tensor *dst = vg_net_input(&p->net, j);
                 if (!dst) continue;
@@ -206,7 +209,7 @@ static int check_lanes(const vg_stream *s, int n, const int *lane, vg_error *err
 
 int vg_stream_push_lanes(vg_stream *s, int n, const int *lane, const float *frames,
                          float *pred_next, int *ready, vg_error *err) {
-    int rc = check_lanes(s, n, lane, err), T = s->m->cfg.frames, k = 0, nready = 0;
+    int rc = check_lanes(s, n, lane, err), k = 0, nready = 0;
     size_t ff = frame_floats(s->m);
     for (int i = 0; i < n; i++) ready[i] = 0;
     for (int i = 0; i < n && !rc; i += 1 << k) {
@@ -214,7 +217,7 @@ int vg_stream_push_lanes(vg_stream *s, int n, const int *lane, const float *fram
         if (!rc) rc = encode_chunk(s, k, lane + i, frames + i * ff, err);
     }
     for (int i = 0; i < n && !rc; i++) {
-        if (++s->pushed[lane[i]] >= T)
+        if (++s->pushed[lane[i]] >= s->len)
             s->ready_lane[nready] = lane[i], s->ready_item[nready++] = i;
     }
     for (int i = 0; i < nready && !rc; i += 1 << k) {
@@ -261,7 +264,7 @@ static void pool(const float *map, vg_shape sh, int grid, float *out) {
 int vg_stream_embedding(vg_stream *s, int lane, float *out, vg_error *err) {
     if (lane < 0 || lane >= s->lanes || !s->pushed[lane])
         return vg_fail(err, VG_ERR_ARG, "lane %d has no frame to describe", lane);
-    const vg_tensor *t = ring_at(s, lane, (int)((s->pushed[lane] - 1) % s->m->cfg.frames), 0);
+    const vg_tensor *t = ring_at(s, lane, (int)((s->pushed[lane] - 1) % s->len), 0);
     vg_shape sh = vg_tensor_shape(t);
     float *map = malloc((size_t)sh.c * sh.h * sh.w * sizeof *map);
     if (!map) return vg_fail(err, VG_ERR_NOMEM, "out of memory for an embedding");

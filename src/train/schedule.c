@@ -1,8 +1,9 @@
 /* schedule.c - training a model on footage: the thesis's schedule (Table 3.1) over a cache of
  * encoder features.
  *
- * Each epoch draws seqs_per_epoch windows of T+1 consecutive frames of one clip, uniformly
- * over all such windows of the footage, in batches. The encoder is frozen, so every
+ * Each epoch draws seqs_per_epoch windows of one clip, uniformly over all such windows of
+ * the footage, in batches. A window spans T step + 1 consecutive frames, of which the
+ * sequence takes every step-th: T inputs and the target. The encoder is frozen, so every
  * frame's features are computed once (with augmentation: once per frame and epoch, one
  * random transform per chunk of aug_chunk consecutive frames, the chunk grid shifted at
  * random each epoch so every window is used across epochs) and the trainer steps on
@@ -29,7 +30,7 @@ typedef struct sched {
     const vg_footage *f;
     const vg_schedule *p;
     vg_model_info info;
-    int T;
+    int T, step, span;           /* span: frames from a window's first input to its target */
     long long frames, *first;    /* first[c]: global index of clip c's frame 0 */
     long long fsize[3];          /* feature floats per frame per tap */
     float *cache[3];             /* frames * fsize[k] */
@@ -93,9 +94,9 @@ static void augment_epoch(sched *ft, int epoch) {
 
 /* ---- sampling ------------------------------------------------------------------------- */
 
-/* Windows of T+1 frames in clip c. */
+/* Windows of span + 1 frames in clip c. */
 static long long clip_windows(const sched *ft, int c) {
-    long long w = ft->f->clips[c].frames - ft->T;
+    long long w = ft->f->clips[c].frames - ft->span;
     return w > 0 ? w : 0;
 }
 
@@ -111,7 +112,7 @@ static void window_at(const sched *ft, long long i, int *clip, int *start) {
 static int inside_chunk(const sched *ft, int epoch, int clip, int start) {
     if (ft->p->aug == VG_AUG_NONE) return 1;
     long long K = ft->p->aug_chunk, g = ft->first[clip] + start + chunk_offset(ft, epoch);
-    return g / K == (g + ft->T) / K;
+    return g / K == (g + ft->span) / K;
 }
 
 /* Draws sequence j of batch b of the epoch; a window crossing a chunk is drawn again from
@@ -133,11 +134,11 @@ static void gather(sched *ft, int epoch, long long first_seq, long long windows)
         draw_window(ft, epoch, first_seq + b, windows, &clip, &start);
         long long g = ft->first[clip] + start;
         for (int k = 0; k < 3; k++)
-            if (ft->fsize[k])
-                memcpy(ft->batch[k] + (size_t)b * ft->T * ft->fsize[k],
-                       ft->cache[k] + g * ft->fsize[k],
-                       (size_t)ft->T * ft->fsize[k] * sizeof(float));
-        vg_model_frame_from_rgb(ft->m, frame_rgb(ft, clip, start + ft->T),
+            for (int t = 0; ft->fsize[k] && t < ft->T; t++)
+                memcpy(ft->batch[k] + ((size_t)b * ft->T + t) * ft->fsize[k],
+                       ft->cache[k] + (g + (long long)t * ft->step) * ft->fsize[k],
+                       (size_t)ft->fsize[k] * sizeof(float));
+        vg_model_frame_from_rgb(ft->m, frame_rgb(ft, clip, start + ft->span),
                                 ft->target + (size_t)b * ft->img);
     }
 }
@@ -147,13 +148,13 @@ static void gather(sched *ft, int epoch, long long first_seq, long long windows)
 static int sched_init(sched *ft, vg_model *m, const vg_footage *f, const vg_schedule *p,
                     long long *windows, vg_error *err) {
     *ft = (sched){.m = m, .f = f, .p = p, .info = vg_model_describe(m)};
-    ft->T = ft->info.frames;
+    ft->T = ft->info.frames, ft->step = ft->info.step, ft->span = ft->info.context;
     ft->img = (size_t)3 * ft->info.width * ft->info.height;
     if (p->epochs <= 0 || p->seqs_per_epoch <= 0 || p->train.batch <= 0)
         return vg_fail(err, VG_ERR_ARG, "epochs, sequences per epoch and batch must be positive");
-    if (p->aug != VG_AUG_NONE && p->aug_chunk < ft->T + 1)
+    if (p->aug != VG_AUG_NONE && p->aug_chunk < ft->span + 1)
         return vg_fail(err, VG_ERR_ARG, "augmentation chunk %d is shorter than a sequence (%d)",
-                       p->aug_chunk, ft->T + 1);
+                       p->aug_chunk, ft->span + 1);
     const vg_clip *c0 = &f->clips[0];
     if (c0->width != ft->info.width || c0->height != ft->info.height)
         return vg_fail(err, VG_ERR_SHAPE, "footage is %dx%d, the model takes %dx%d",
@@ -168,7 +169,7 @@ static int sched_init(sched *ft, vg_model *m, const vg_footage *f, const vg_sche
     }
     if (*windows == 0)
         return vg_fail(err, VG_ERR_ARG, "no clip has the %d consecutive frames a sequence needs",
-                       ft->T + 1);
+                       ft->span + 1);
     vg_model_feature_sizes(m, ft->fsize);
     int B = p->train.batch, ok = 1;
     for (int k = 0; k < 3; k++)

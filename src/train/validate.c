@@ -40,7 +40,7 @@ int vg_validate(vg_model *m, const vg_footage *val, int patch, vg_progress_fn pr
     if (!rc) rc = score_all(m, val, patch, psnr, pscore, &n, progress, user, err);
     if (!rc && n == 0)
         rc = vg_fail(err, VG_ERR_ARG, "validation footage has no clip longer than %d frames",
-                     vg_model_describe(m).frames);
+                     vg_model_describe(m).context);
     if (!rc) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "frames", (double)n);

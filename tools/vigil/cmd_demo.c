@@ -167,18 +167,18 @@ static double threshold(const vg_model *m) {
 /* ---- scoring ------------------------------------------------------------------------- */
 
 typedef struct outcome {
-    double *patch;        /* per test frame, NaN for the first T */
+    double *patch;        /* per test frame, NaN for the model's context */
     unsigned char *truth; /* per test frame */
     int first_hit[N_EVENTS];
     int false_frames, normal_frames;
 } outcome;
 
-/* The event frame f belongs to, or -1. The T frames after an event's end count as its
- * own: the model predicts them from frames that still show it (the return to normal is
- * itself a change), so an alarm there is not a false one. */
-static int event_of(int f, int T) {
+/* The event frame f belongs to, or -1. The context frames after an event's end count as
+ * its own: the model predicts them from frames that still show it (the return to normal
+ * is itself a change), so an alarm there is not a false one. */
+static int event_of(int f, int context) {
     for (int e = 0; e < N_EVENTS; e++)
-        if (f >= TEST_EVENTS[e].first && f <= TEST_EVENTS[e].last + T) return e;
+        if (f >= TEST_EVENTS[e].first && f <= TEST_EVENTS[e].last + context) return e;
     return -1;
 }
 
@@ -190,7 +190,7 @@ static int score_test(const demo_opts *o, vg_model *m, double thr, outcome *out,
     unsigned char *rgb = malloc((size_t)W * H * 3);
     float *emap = malloc((size_t)W * H * sizeof *emap);
     vg_scorer *sc = NULL;
-    int T = vg_model_describe(m).frames;
+    int context = vg_model_describe(m).context;
     int rc = rgb && emap ? vg_scorer_create(m, VG_PATCH_DEFAULT, &sc, err)
                          : cli_set_error(err, VG_ERR_NOMEM, "out of memory for scoring");
     snprintf(path, sizeof path, "%s/heatmaps", o->dir);
@@ -201,7 +201,7 @@ static int score_test(const demo_opts *o, vg_model *m, double thr, outcome *out,
         int scored = 0;
         demo_render(&test, f, rgb);
         rc = vg_scorer_push(sc, rgb, &s, emap, NULL, &scored, err);
-        int e = event_of(f, T);
+        int e = event_of(f, context);
         out->truth[f] = e >= 0 && f <= TEST_EVENTS[e].last;
         out->patch[f] = scored ? s.patch : 0.0 / 0.0;
         if (rc || !scored) continue;

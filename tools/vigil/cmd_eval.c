@@ -278,7 +278,7 @@ static int eval_clip_at(scoring *s, const char *path, vg_error *err) {
     vg_source_close(src);
     if (!rc && !c->n)
         fprintf(stderr, "vigil: eval: %s: %d frames, none scored (the first %d are context)\n",
-                c->name, k, vg_model_describe(s->d->m).frames);
+                c->name, k, vg_model_describe(s->d->m).context);
     else if (!rc) fprintf(stderr, "vigil: eval: %s: %d frames\n", c->name, k);
     return rc;
 }
@@ -317,7 +317,7 @@ static int score_all(scoring *s, vg_error *err) {
     s->d->seconds = cli_now() - t0;
     if (!rc && s->d->n == 0)
         rc = cli_set_error(err, VG_ERR_ARG, "no frame was scored: each clip needs more than %d "
-                           "frames", vg_model_describe(s->d->m).frames);
+                           "frames", vg_model_describe(s->d->m).context);
     return rc;
 }
 

@@ -19,9 +19,9 @@ int cmd_info(int argc, char **argv) {
         printf("encoder    %s (frozen, %lld parameters)\n", i.encoder, i.frozen_params);
     else
         printf("encoder    %s (trained from scratch)\n", i.encoder);
-    printf("variant    %s\nframes     %d\ninput      %dx%d (WxH)\nmean       %.3f %.3f %.3f\n"
-           "std        %.3f %.3f %.3f\ntrainable  %lld parameters\n",
-           i.variant, i.frames, i.width, i.height, i.mean[0], i.mean[1], i.mean[2], i.std[0],
+    printf("variant    %s\nframes     %d, step %d\ninput      %dx%d (WxH)\n"
+           "mean       %.3f %.3f %.3f\nstd        %.3f %.3f %.3f\ntrainable  %lld parameters\n",
+           i.variant, i.frames, i.step, i.width, i.height, i.mean[0], i.mean[1], i.mean[2], i.std[0],
            i.std[1], i.std[2], i.trainable_params);
     static const char *const sections[] = {"training", "validation", "calibration"};
     for (size_t k = 0; k < sizeof sections / sizeof *sections; k++) {

@@ -34,6 +34,8 @@ static void help(FILE *f) {
             "  --weights FILE         pretrained encoder: safetensors or torchvision .pth\n"
             "  --variant NAME         base | dropout | skiptwice | attention (default base)\n"
             "  --frames T             past frames per prediction (default 4)\n"
+            "  --step N               frames between them: frame n is predicted from\n"
+            "                         n-N, n-2N, ..., n-TN (default 1)\n"
             "  --size WxH             model input, multiples of 32 (default 224x224)\n"
             "  --roi x,y,w,h          crop of the source frames before resizing\n"
             "  --fit MODE             stretch | crop | pad: aspect ratio (default stretch)\n"
@@ -80,6 +82,7 @@ static int on_option(void *opts, const char *a, const char *v) {
     else if (!strcmp(a, "--weights")) o->model.encoder_weights = v;
     else if (!strcmp(a, "--variant")) o->model.variant = v;
     else if (!strcmp(a, "--frames")) ok = cli_int(a, v, 1, 16, &n), o->model.frames = (int)n;
+    else if (!strcmp(a, "--step")) ok = cli_int(a, v, 1, 8, &n), o->model.step = (int)n;
     else if (!strcmp(a, "--size")) ok = cli_size(a, v, &o->model.width, &o->model.height);
     else if (!strcmp(a, "--roi")) {
         int r[4];
@@ -178,8 +181,8 @@ static int run(train_opts *o, vg_model **m, train_progress *tp, vg_error *err) {
     if (!rc) {
         vg_model_info i = vg_model_describe(*m);
         o->src.width = i.width, o->src.height = i.height;
-        fprintf(stderr, "vigil: train: %s %s, T=%d, %dx%d, %lld trainable parameters\n",
-                i.encoder, i.variant, i.frames, i.width, i.height, i.trainable_params);
+        fprintf(stderr, "vigil: train: %s %s, T=%d, step %d, %dx%d, %lld trainable parameters\n",
+                i.encoder, i.variant, i.frames, i.step, i.width, i.height, i.trainable_params);
         rc = load_footage(o->sources, o->n_sources, &o->src, tp, &train, err);
     }
     if (!rc && o->n_val) rc = load_footage(o->val, o->n_val, &o->src, tp, &val, err);

@@ -274,11 +274,11 @@ static int clip_timeline(vg_html *h, const eval_data *d, const eval_clip *c, vg_
 static int report_intro(vg_html *h, const eval_data *d, vg_error *err) {
     vg_model_info i = vg_model_describe(d->m);
     char text[1024];
-    snprintf(text, sizeof text, "Model %s: encoder %s, variant %s, %d past frames, %dx%d. "
-             "Footage: %lld scored frames of %d clips (the first %d frames of each clip are "
-             "context and get no score). Labels: %s. ROC figures use scores smoothed over %d "
-             "frame(s).", d->o->model, i.encoder, i.variant, i.frames, i.width, i.height, d->n,
-             d->n_clips, i.frames, d->o->labels, d->o->smooth);
+    snprintf(text, sizeof text, "Model %s: encoder %s, variant %s, %d past frames %d apart, "
+             "%dx%d. Footage: %lld scored frames of %d clips (the first %d frames of each clip "
+             "are context and get no score). Labels: %s. ROC figures use scores smoothed over "
+             "%d frame(s).", d->o->model, i.encoder, i.variant, i.frames, i.step, i.width,
+             i.height, d->n, d->n_clips, i.context, d->o->labels, d->o->smooth);
     return vg_html_text(h, text, err);
 }
 

@@ -1,6 +1,6 @@
 /* clips.h - synthetic footage for the tests: folders of PNG frames (000.png, 001.png, ...)
- * whose pixels a painter function draws, as vg_footage_load and vg_source_open read them.
- * Include after test.h. */
+ * whose pixels a painter function draws, as vg_footage_load and vg_source_open read them,
+ * and the small U-Net the footage tests train on them. Include after test.h. */
 #ifndef VG_TEST_CLIPS_H
 #define VG_TEST_CLIPS_H
 
@@ -36,6 +36,19 @@ static inline void test_write_clips(const char *folder, int clips, int frames, i
         snprintf(sub, sizeof sub, "%s/clip%d", folder, c);
         test_write_clip(sub, c, frames, w, h, paint);
     }
+}
+
+/* An untrained U-Net of T = frames at w x h, as the footage tests train it. A failure is a
+ * failed check and NULL. */
+static inline vg_model *test_unet_model(int w, int h, int frames, int step, int threads,
+                                        unsigned long long seed) {
+    vg_model_params p = vg_model_default_params();
+    p.encoder = "unet", p.frames = frames, p.step = step, p.width = w, p.height = h;
+    p.threads = threads, p.seed = seed;
+    vg_model *m = NULL;
+    vg_error err = {0};
+    CHECK_OK(vg_model_create(&p, &m, &err), &err);
+    return m;
 }
 
 #endif

@@ -44,17 +44,8 @@ static void paint_square(unsigned char *rgb, int w, int h, int c, int k) {
     }
 }
 
-static vg_model *new_model(void) {
-    vg_model_params p = vg_model_default_params();
-    p.encoder = "unet";
-    p.frames = 2;
-    p.width = W, p.height = H;
-    p.threads = 1; /* tiny work: threads would only wait on each other */
-    p.seed = 5;
-    vg_model *m = NULL;
-    CHECK_OK(vg_model_create(&p, &m, &err), &err);
-    return m;
-}
+/* T = 2, seed 5; 1 thread: tiny work, threads would only wait on each other. */
+static vg_model *new_model(void) { return test_unet_model(W, H, 2, 1, 1, 5); }
 
 static void check_record(const char *json, const vg_model *m) {
     cJSON *rec = cJSON_Parse(json);

@@ -30,17 +30,8 @@ static void paint_square(unsigned char *rgb, int w, int h, int c, int k) {
     }
 }
 
-static vg_model *new_model(void) {
-    vg_model_params p = vg_model_default_params();
-    p.encoder = "unet";
-    p.frames = 2;
-    p.width = W, p.height = H;
-    p.threads = 2;
-    p.seed = 3;
-    vg_model *m = NULL;
-    CHECK_OK(vg_model_create(&p, &m, &err), &err);
-    return m;
-}
+/* T = 2, seed 3; 2 threads, as vigil train runs. */
+static vg_model *new_model(void) { return test_unet_model(W, H, 2, 1, 2, 3); }
 
 static vg_schedule schedule(int epochs, const char *checkpoint) {
     vg_schedule s = vg_schedule_default();
@@ -122,13 +113,9 @@ static void test_resume(const vg_footage *f) {
 /* With a frame step the windows stretch: T = 2 and step 5 need 11 frames (the clips have
  * 12), step 6 would need 13. */
 static void test_step(const vg_footage *f) {
-    vg_model_params p = vg_model_default_params();
-    p.encoder = "unet", p.frames = 2, p.width = W, p.height = H, p.threads = 2;
     vg_schedule s = schedule(1, NULL);
     for (int step = 5; step <= 6; step++) {
-        p.step = step;
-        vg_model *m = NULL;
-        CHECK_OK(vg_model_create(&p, &m, &err), &err);
+        vg_model *m = test_unet_model(W, H, 2, step, 2, 0);
         int rc = m ? vg_train_footage(m, f, &s, &err) : VG_ERR_ARG;
         printf("step %d: %s\n", step, rc ? err.msg : "trained");
         CHECK(step == 5 ? rc == VG_OK : rc == VG_ERR_ARG && strstr(err.msg, "13 consecutive"));

@@ -423,6 +423,41 @@ static void test_run(const char *model, int broker) {
     receiver_stop(&hook);
 }
 
+/* ---- a reload ----------------------------------------------------------------------------- */
+
+/* SIGHUP's work: a valid new file replaces the running configuration; an invalid one is
+ * refused with the reason, and the configuration that ran goes on running. */
+static void test_reload(const char *model) {
+    char a[512], dir[512], jsonl[512], cfg[512], text[1200];
+    snprintf(a, sizeof a, "%s", test_path("reload-a"));
+    snprintf(dir, sizeof dir, "%s", test_path("reload"));
+    snprintf(jsonl, sizeof jsonl, "%s", test_path("reload.jsonl"));
+    snprintf(cfg, sizeof cfg, "%s", test_path("reload.yaml"));
+    test_write_clip(a, 0, 40, W, H, paint);
+    sinks k = {jsonl, 0, 0};
+    write_config(cfg, model, a, a, NULL, dir, &k, 0);
+    vg_watch *w = NULL;
+    vg_error err = {0};
+    CHECK_OK(vg_watch_start(cfg, NULL, &w, &err), &err);
+    write_config(cfg, model, a, a, a, dir, &k, 0);
+    int rc = vg_watch_reload(w, &err);
+    vg_watch_stats s;
+    vg_watch_get_stats(w, &s);
+    printf("%-44s rc %d, %d cameras (want 0, 3) %s\n", "reload: a third camera", rc, s.cameras,
+           !rc && s.cameras == 3 ? "ok" : "FAIL");
+    CHECK(!rc && s.cameras == 3);
+    snprintf(text, sizeof text, "cameras:\n  - id: a\n    source: %s\n    model: %s.gone\n",
+             a, model);
+    CHECK(test_write_file(cfg, text, strlen(text)));
+    rc = vg_watch_reload(w, &err);
+    vg_watch_get_stats(w, &s);
+    int named = rc && strstr(err.msg, ".gone") != NULL;
+    printf("%-44s %s; %d cameras still running %s\n", "reload: a missing model is refused",
+           rc ? err.msg : "accepted", s.cameras, named && s.cameras == 3 ? "ok" : "FAIL");
+    CHECK(named && s.cameras == 3);
+    vg_watch_stop(w);
+}
+
 /* ---- a crash ------------------------------------------------------------------------------ */
 
 /* A watch in a child process, killed with SIGKILL once an event is open: the event is
@@ -483,6 +518,7 @@ int main(void) {
     pid_t broker = binary ? start_broker(binary, broker_port) : -1;
     if (broker <= 0) printf("no mosquitto broker (%s): MQTT not checked\n", binary ? "did not start" : "not installed");
     test_run(model, broker > 0 ? broker_port : 0);
+    test_reload(model);
     if (broker > 0) stop_broker(broker);
     mosquitto_lib_cleanup();
     test_tmpdir_remove();

@@ -23,8 +23,7 @@ struct vg_run {
     const vg_watch_config *cfg;
     vg_log_fn log;
     void *user;
-    vg_model **models;        /* one per distinct model file */
-    int n_models;
+    vg_run_models *models;
     vg_store *store;
     vg_metrics *metrics;
     vg_outbox *outbox;
@@ -59,32 +58,41 @@ static void say(vg_run *r, const char *fmt, ...) {
 
 /* ---- models and operating points --------------------------------------------------------- */
 
-/* The index of the model of camera i among r->models (loaded once per file). */
-static int model_of(const vg_watch_config *cfg, int i) {
-    int k = 0;
-    for (int j = 0; j < i; j++) {
-        int seen = 0;
-        for (int l = 0; l < j && !seen; l++) seen = !strcmp(cfg->cameras[l].model, cfg->cameras[j].model);
-        if (!seen) {
-            if (!strcmp(cfg->cameras[j].model, cfg->cameras[i].model)) return k;
-            k++;
-        }
-    }
-    return k;
+/* Each distinct model file loaded once; camera i scores with models[camera[i]]. */
+struct vg_run_models {
+    vg_model **models;
+    int n_models;
+    int *camera;
+};
+
+void vg_run_models_free(vg_run_models *m) {
+    if (!m) return;
+    for (int i = 0; i < m->n_models; i++) vg_model_free(m->models[i]);
+    free(m->models), free(m->camera), free(m);
 }
 
-static int load_models(vg_run *r, const vg_watch_config *cfg, vg_error *err) {
-    r->models = calloc((size_t)cfg->n_cameras, sizeof *r->models);
-    if (!r->models) return vg_fail(err, VG_ERR_NOMEM, "out of memory for the models");
-    int rc = VG_OK;
-    for (int i = 0; i < cfg->n_cameras && !rc; i++) {
-        int k = model_of(cfg, i);
-        if (k < r->n_models) continue;
-        rc = vg_model_load(cfg->cameras[i].model, cfg->threads, &r->models[k], err);
-        if (!rc && cfg->bf16) rc = vg_model_set_bf16(r->models[k], 1, err);
-        if (!rc) r->n_models = k + 1;
+static vg_model *model_of(const vg_run_models *m, int camera) {
+    return m->models[m->camera[camera]];
+}
+
+static int load_models(const vg_watch_config *cfg, vg_run_models *m, vg_error *err) {
+    m->models = calloc((size_t)cfg->n_cameras, sizeof *m->models);
+    m->camera = calloc((size_t)cfg->n_cameras, sizeof *m->camera);
+    if (!m->models || !m->camera) return vg_fail(err, VG_ERR_NOMEM, "out of memory for the models");
+    for (int i = 0; i < cfg->n_cameras; i++) {
+        int j = 0;
+        while (j < i && strcmp(cfg->cameras[j].model, cfg->cameras[i].model)) j++;
+        if (j < i) {
+            m->camera[i] = m->camera[j];
+            continue;
+        }
+        vg_model **slot = &m->models[m->n_models];
+        int rc = vg_model_load(cfg->cameras[i].model, cfg->threads, slot, err);
+        if (rc) return rc;
+        m->camera[i] = m->n_models++;
+        if (cfg->bf16 && (rc = vg_model_set_bf16(*slot, 1, err))) return rc;
     }
-    return rc;
+    return VG_OK;
 }
 
 static vg_operating_overrides overrides_of(const vg_camera_config *c) {
@@ -304,7 +312,7 @@ static int plan_cameras(vg_run *r, vg_error *err) {
     int rc = VG_OK;
     for (int i = 0; i < cfg->n_cameras && !rc; i++) {
         const vg_camera_config *cc = &cfg->cameras[i];
-        vg_model *m = r->models[model_of(cfg, i)];
+        vg_model *m = model_of(r->models, i);
         vg_camera *c = &r->cams[i];
         c->cfg = cc, c->sp = source_of(cc, m), c->cp = vg_checks_default_params();
         vg_model_checks_params(m, &c->cp);
@@ -358,18 +366,20 @@ static int start_http(vg_run *r, vg_error *err) {
     return rc;
 }
 
-int vg_run_start(const vg_watch_config *cfg, vg_log_fn log, void *user, vg_run **out,
-                 vg_error *err) {
+int vg_run_start(const vg_watch_config *cfg, vg_run_models *models, vg_log_fn log, void *user,
+                 vg_run **out, vg_error *err) {
     *out = NULL;
     vg_run *r = calloc(1, sizeof *r);
-    if (!r) return vg_fail(err, VG_ERR_NOMEM, "out of memory for vigil watch");
-    r->cfg = cfg, r->log = log, r->user = user;
+    if (!r) {
+        vg_run_models_free(models);
+        return vg_fail(err, VG_ERR_NOMEM, "out of memory for vigil watch");
+    }
+    r->cfg = cfg, r->models = models, r->log = log, r->user = user;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->wake, NULL);
     pthread_cond_init(&r->tick, NULL);
     atomic_init(&r->stop, 0);
-    int rc = load_models(r, cfg, err);
-    if (!rc) rc = open_store(r, err);
+    int rc = open_store(r, err);
     if (!rc) r->uptime = vg_metrics_gauge(r->metrics, "vigil_uptime_seconds", "Seconds running", NULL);
     if (!rc) rc = plan_cameras(r, err);
     if (!rc) rc = start_threads(r, err);
@@ -398,8 +408,8 @@ void vg_run_stop(vg_run *r, double deadline) {
     for (int i = 0; r->allow && i < r->cfg->n_cameras; i++) vg_allowlist_free(r->allow[i]);
     vg_store_close(r->store);
     vg_metrics_free(r->metrics);
-    for (int i = 0; i < r->n_models; i++) vg_model_free(r->models[i]);
-    free(r->models), free(r->cams), free(r->ecams), free(r->allow), free(r->fps);
+    vg_run_models_free(r->models);
+    free(r->cams), free(r->ecams), free(r->allow), free(r->fps);
     free(r->frames_before);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->wake);
@@ -409,24 +419,33 @@ void vg_run_stop(vg_run *r, double deadline) {
 
 /* ---- checking ----------------------------------------------------------------------------- */
 
-int vg_run_check(const vg_watch_config *cfg, vg_error *err) {
-    vg_run r = {.cfg = cfg};
-    int rc = load_models(&r, cfg, err);
+int vg_run_models_load(const vg_watch_config *cfg, vg_run_models **out, vg_error *err) {
+    *out = NULL;
+    vg_run_models *m = calloc(1, sizeof *m);
+    if (!m) return vg_fail(err, VG_ERR_NOMEM, "out of memory for the models");
+    int rc = load_models(cfg, m, err);
     for (int i = 0; i < cfg->n_cameras && !rc; i++) {
-        const vg_camera_config *c = &cfg->cameras[i];
         vg_operating_point op;
-        int errnum = 0;
-        vg_uri_kind kind = vg_uri_classify(c->source, &errnum);
-        rc = operating_point(c, r.models[model_of(cfg, i)], &op, err);
-        if (!rc && kind == VG_URI_MISSING) {
-            rc = vg_uri_missing(c->source, errnum, err);
-            vg_error why = *err;
-            rc = vg_fail(err, rc, "camera %s: %s", c->id, why.msg);
-        }
+        rc = operating_point(&cfg->cameras[i], model_of(m, i), &op, err);
     }
-    for (int i = 0; i < r.n_models; i++) vg_model_free(r.models[i]);
-    free(r.models);
-    return rc;
+    if (rc) {
+        vg_run_models_free(m);
+        return rc;
+    }
+    *out = m;
+    return VG_OK;
+}
+
+int vg_run_check_sources(const vg_watch_config *cfg, vg_error *err) {
+    for (int i = 0; i < cfg->n_cameras; i++) {
+        const vg_camera_config *c = &cfg->cameras[i];
+        int errnum = 0;
+        if (vg_uri_classify(c->source, &errnum) != VG_URI_MISSING) continue;
+        int rc = vg_uri_missing(c->source, errnum, err);
+        vg_error why = *err;
+        return vg_fail(err, rc, "camera %s: %s", c->id, why.msg);
+    }
+    return VG_OK;
 }
 
 void vg_run_stats(vg_run *r, vg_watch_stats *out) {

@@ -40,10 +40,13 @@ static char *summarise(const vg_watch_config *c) {
 
 int vg_watch_check(const char *config, char **summary, vg_error *err) {
     vg_watch_config *cfg = NULL;
+    vg_run_models *models = NULL;
     if (summary) *summary = NULL;
     int rc = vg_watch_config_load(config, &cfg, err);
-    if (!rc) rc = vg_run_check(cfg, err);
+    if (!rc) rc = vg_run_models_load(cfg, &models, err);
+    if (!rc) rc = vg_run_check_sources(cfg, err);
     if (!rc && summary) *summary = summarise(cfg);
+    vg_run_models_free(models);
     vg_watch_config_free(cfg);
     return rc;
 }
@@ -61,8 +64,10 @@ int vg_watch_start(const char *config, const vg_watch_params *p, vg_watch **out,
         return vg_fail(err, VG_ERR_NOMEM, "out of memory for vigil watch");
     }
     w->p = p ? *p : vg_watch_default_params();
+    vg_run_models *models = NULL;
     int rc = vg_watch_config_load(config, &w->cfg, err);
-    if (!rc) rc = vg_run_start(w->cfg, w->p.log, w->p.user, &w->run, err);
+    if (!rc) rc = vg_run_models_load(w->cfg, &models, err);
+    if (!rc) rc = vg_run_start(w->cfg, models, w->p.log, w->p.user, &w->run, err);
     if (rc) {
         vg_watch_stop(w);
         return rc;
@@ -73,15 +78,18 @@ int vg_watch_start(const char *config, const vg_watch_params *p, vg_watch **out,
 
 int vg_watch_reload(vg_watch *w, vg_error *err) {
     vg_watch_config *cfg = NULL;
+    vg_run_models *models = NULL;
     int rc = vg_watch_config_load(w->path, &cfg, err);
-    if (!rc) rc = vg_run_check(cfg, err);
+    if (!rc) rc = vg_run_models_load(cfg, &models, err);
+    if (!rc) rc = vg_run_check_sources(cfg, err);
     if (rc) {
+        vg_run_models_free(models);
         vg_watch_config_free(cfg);
         return rc;
     }
     vg_run_stop(w->run, DRAIN_SECONDS);
     w->run = NULL;
-    rc = vg_run_start(cfg, w->p.log, w->p.user, &w->run, err);
+    rc = vg_run_start(cfg, models, w->p.log, w->p.user, &w->run, err);
     if (!rc) {
         vg_watch_config_free(w->cfg);
         w->cfg = cfg;
@@ -92,7 +100,8 @@ int vg_watch_reload(vg_watch *w, vg_error *err) {
        the old one ran a moment ago, so it goes back */
     vg_error again;
     vg_watch_config_free(cfg);
-    if (vg_run_start(w->cfg, w->p.log, w->p.user, &w->run, &again)) {
+    if (vg_run_models_load(w->cfg, &models, &again) ||
+        vg_run_start(w->cfg, models, w->p.log, w->p.user, &w->run, &again)) {
         char line[700];
         snprintf(line, sizeof line, "the previous configuration failed to restart too: %s", again.msg);
         say(w, line);

@@ -424,8 +424,14 @@ static void test_json(void) {
     CHECK(cJSON_GetObjectItemCaseSensitive(o, "end_frame")->valuedouble == 2);
     cJSON_Delete(o);
     free(text);
-    /* no band: null band and confidence; a NaN current: null */
+    /* seconds are written to the microsecond, without a difference's float noise */
     vg_event e = r.ev[1];
+    e.start_time = 0.1, e.end_time = 0.4, e.duration = e.end_time - e.start_time;
+    text = vg_event_json(&e, NULL, NULL, NULL);
+    CHECK(text && strstr(text, "\"duration\":0.3,") && strstr(text, "\"end_time\":0.4,"));
+    free(text);
+    /* no band: null band and confidence; a NaN current: null */
+    e = r.ev[1];
     e.band_lo = e.band_hi = e.current = NAN;
     text = vg_event_json(&e, NULL, NULL, NULL);
     o = cJSON_Parse(text);

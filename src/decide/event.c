@@ -16,6 +16,12 @@ static const char *severity_name(vg_severity s) {
     return s == VG_SEVERITY_HIGH ? "high" : s == VG_SEVERITY_MEDIUM ? "medium" : "low";
 }
 
+/* Seconds to the microsecond, finer than any frame clock: a difference of two times (0.4 -
+ * 0.1 = 0.30000000000000004) is written as the 0.3 a reader expects. */
+static void add_seconds(cJSON *o, const char *key, double t) {
+    cJSON_AddNumberToObject(o, key, round(t * 1e6) / 1e6);
+}
+
 /* A string or JSON null. */
 static void add_text(cJSON *o, const char *key, const char *text) {
     if (text) cJSON_AddStringToObject(o, key, text);
@@ -43,12 +49,12 @@ char *vg_event_json(const vg_event *ev, const char *camera, const char *snapshot
     add_text(o, "type", type_name(ev->type));
     cJSON_AddNumberToObject(o, "start_frame", (double)ev->start_frame);
     cJSON_AddNumberToObject(o, "end_frame", (double)ev->end_frame);
-    cJSON_AddNumberToObject(o, "start_time", ev->start_time);
-    cJSON_AddNumberToObject(o, "end_time", ev->end_time);
-    cJSON_AddNumberToObject(o, "duration", ev->duration);
+    add_seconds(o, "start_time", ev->start_time);
+    add_seconds(o, "end_time", ev->end_time);
+    add_seconds(o, "duration", ev->duration);
     cJSON_AddNumberToObject(o, "peak", ev->peak);
     cJSON_AddNumberToObject(o, "peak_frame", (double)ev->peak_frame);
-    cJSON_AddNumberToObject(o, "peak_time", ev->peak_time);
+    add_seconds(o, "peak_time", ev->peak_time);
     cJSON_AddNumberToObject(o, "current", ev->current);
     cJSON_AddNumberToObject(o, "threshold", ev->threshold);
     add_text(o, "severity", severity_name(ev->severity));

@@ -423,32 +423,45 @@ static void test_run(const char *model, int broker) {
     receiver_stop(&hook);
 }
 
+/* A watch of one clip under the name NAME: the clip NAME-a, storage in NAME/, events in
+ * NAME.jsonl, cameras a and b both on the clip, in NAME.yaml. */
+typedef struct one_clip {
+    char a[512], dir[512], jsonl[512], cfg[512];
+} one_clip;
+
+static one_clip one_clip_write(const char *name, const char *model) {
+    one_clip o;
+    snprintf(o.a, sizeof o.a, "%s-a", test_path(name));
+    snprintf(o.dir, sizeof o.dir, "%s", test_path(name));
+    snprintf(o.jsonl, sizeof o.jsonl, "%s.jsonl", test_path(name));
+    snprintf(o.cfg, sizeof o.cfg, "%s.yaml", test_path(name));
+    test_write_clip(o.a, 0, 40, W, H, paint);
+    sinks k = {o.jsonl, 0, 0};
+    write_config(o.cfg, model, o.a, o.a, NULL, o.dir, &k, 0);
+    return o;
+}
+
 /* ---- a reload ----------------------------------------------------------------------------- */
 
 /* SIGHUP's work: a valid new file replaces the running configuration; an invalid one is
  * refused with the reason, and the configuration that ran goes on running. */
 static void test_reload(const char *model) {
-    char a[512], dir[512], jsonl[512], cfg[512], text[1200];
-    snprintf(a, sizeof a, "%s", test_path("reload-a"));
-    snprintf(dir, sizeof dir, "%s", test_path("reload"));
-    snprintf(jsonl, sizeof jsonl, "%s", test_path("reload.jsonl"));
-    snprintf(cfg, sizeof cfg, "%s", test_path("reload.yaml"));
-    test_write_clip(a, 0, 40, W, H, paint);
-    sinks k = {jsonl, 0, 0};
-    write_config(cfg, model, a, a, NULL, dir, &k, 0);
+    one_clip o = one_clip_write("reload", model);
     vg_watch *w = NULL;
     vg_error err = {0};
-    CHECK_OK(vg_watch_start(cfg, NULL, &w, &err), &err);
-    write_config(cfg, model, a, a, a, dir, &k, 0);
+    CHECK_OK(vg_watch_start(o.cfg, NULL, &w, &err), &err);
+    sinks k = {o.jsonl, 0, 0};
+    write_config(o.cfg, model, o.a, o.a, o.a, o.dir, &k, 0);
     int rc = vg_watch_reload(w, &err);
     vg_watch_stats s;
     vg_watch_get_stats(w, &s);
     printf("%-44s rc %d, %d cameras (want 0, 3) %s\n", "reload: a third camera", rc, s.cameras,
            !rc && s.cameras == 3 ? "ok" : "FAIL");
     CHECK(!rc && s.cameras == 3);
+    char text[1200];
     snprintf(text, sizeof text, "cameras:\n  - id: a\n    source: %s\n    model: %s.gone\n",
-             a, model);
-    CHECK(test_write_file(cfg, text, strlen(text)));
+             o.a, model);
+    CHECK(test_write_file(o.cfg, text, strlen(text)));
     rc = vg_watch_reload(w, &err);
     vg_watch_get_stats(w, &s);
     int named = rc && strstr(err.msg, ".gone") != NULL;
@@ -464,29 +477,23 @@ static void test_reload(const char *model) {
  * still in the store, and a restart delivers what was owed. Runs before this process
  * starts any thread (the child forks from a single-threaded parent). */
 static void test_crash(const char *model) {
-    char a[512], dir[512], jsonl[512], cfg[512], db[600];
-    snprintf(a, sizeof a, "%s", test_path("crash-a"));
-    snprintf(dir, sizeof dir, "%s", test_path("crash"));
-    snprintf(jsonl, sizeof jsonl, "%s", test_path("crash.jsonl"));
-    snprintf(cfg, sizeof cfg, "%s", test_path("crash.yaml"));
-    snprintf(db, sizeof db, "%s/events.db", dir);
-    test_write_clip(a, 0, 40, W, H, paint);
-    sinks k = {jsonl, 0, 0};
-    write_config(cfg, model, a, a, NULL, dir, &k, 0);
+    one_clip o = one_clip_write("crash", model);
+    char db[600];
+    snprintf(db, sizeof db, "%s/events.db", o.dir);
     pid_t child = fork();
     if (child == 0) {
         vg_watch *w = NULL;
         vg_error err;
-        if (vg_watch_start(cfg, NULL, &w, &err)) _exit(3);
+        if (vg_watch_start(o.cfg, NULL, &w, &err)) _exit(3);
         for (;;) pause();
     }
     long long id = 0;
-    WAIT_FOR((id = find_event(dir, 1)) != 0, PATIENCE);
+    WAIT_FOR((id = find_event(o.dir, 1)) != 0, PATIENCE);
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
     int killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-    long long still = find_event(dir, 1);
+    long long still = find_event(o.dir, 1);
     printf("%-44s event %lld open when killed, %s after %s %s\n", "kill -9 mid-event", id,
            still == id ? "still there" : "LOST", killed ? "SIGKILL" : "another end",
            id && still == id && killed ? "ok" : "FAIL");
@@ -494,13 +501,13 @@ static void test_crash(const char *model) {
     /* a restart delivers what the dead process owed its sinks */
     vg_watch *w = NULL;
     vg_error err = {0};
-    CHECK_OK(vg_watch_start(cfg, NULL, &w, &err), &err);
+    CHECK_OK(vg_watch_start(o.cfg, NULL, &w, &err), &err);
     vg_watch_stop(w);
     vg_store *st = NULL;
     CHECK_OK(vg_store_open(db, &st, &err), &err);
     long long owed = st ? vg_store_owed(st, "jsonl") : -1;
     vg_store_close(st);
-    int lines = count_lines(jsonl, "a", "prediction_error", "new");
+    int lines = count_lines(o.jsonl, "a", "prediction_error", "new");
     printf("%-44s jsonl owed %lld, new lines %d %s\n", "restart after the crash", owed, lines,
            owed == 0 && lines >= 1 ? "ok" : "FAIL");
     CHECK(owed == 0 && lines >= 1);

@@ -156,7 +156,7 @@ vg_model_info vg_model_describe(const vg_model *m) {
     vg_encoder_info e = vg_encoder_describe(m->cfg.encoder);
     vg_model_info i = {.encoder = e.name, .variant = vg_variant_name(m->cfg.variant),
                        .frames = m->cfg.frames, .step = m->cfg.step,
-                       .context = m->cfg.frames * m->cfg.step, .width = m->cfg.width,
+                       .context = vg_predictor_context(&m->cfg), .width = m->cfg.width,
                        .height = m->cfg.height,
                        .trainable_params = (long long)m->table.trainable,
                        .frozen_params = m->enc.n ? (long long)m->enc.offset[m->enc.n] : 0};

@@ -45,6 +45,11 @@ typedef struct vg_predictor_config {
 
 int vg_predictor_config_check(const vg_predictor_config *cfg, vg_error *err);
 
+/* Frames a stream takes before its first prediction: the T inputs, step apart. */
+static inline int vg_predictor_context(const vg_predictor_config *cfg) {
+    return cfg->frames * cfg->step;
+}
+
 /* The predictor's parameter table (see params.h). */
 void vg_predictor_params(const vg_predictor_config *cfg, vg_param_table *out);
 

@@ -88,7 +88,7 @@ int vg_stream_create_lanes(vg_model *m, int lanes, vg_stream **out, vg_error *er
     *out = NULL;
     if (lanes < 1) return vg_fail(err, VG_ERR_ARG, "a stream needs at least 1 lane, not %d", lanes);
     vg_stream *s = calloc(1, sizeof *s);
-    int len = m->cfg.frames * m->cfg.step, sizes = log2_floor(lanes) + 1;
+    int len = vg_predictor_context(&m->cfg), sizes = log2_floor(lanes) + 1;
     if (s) {
         s->m = m, s->lanes = lanes, s->sizes = sizes, s->len = len;
         s->plans = calloc((size_t)sizes, sizeof *s->plans);

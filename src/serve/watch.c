@@ -38,13 +38,27 @@ static char *summarise(const vg_watch_config *c) {
     return s;
 }
 
+/* Reads and checks a configuration file as --check does, its models loaded; on failure
+ * *cfg and *models are NULL. */
+static int prepare(const char *path, vg_watch_config **cfg, vg_run_models **models,
+                   vg_error *err) {
+    *cfg = NULL, *models = NULL;
+    int rc = vg_watch_config_load(path, cfg, err);
+    if (!rc) rc = vg_run_models_load(*cfg, models, err);
+    if (!rc) rc = vg_run_check_sources(*cfg, err);
+    if (rc) {
+        vg_run_models_free(*models);
+        vg_watch_config_free(*cfg);
+        *cfg = NULL, *models = NULL;
+    }
+    return rc;
+}
+
 int vg_watch_check(const char *config, char **summary, vg_error *err) {
-    vg_watch_config *cfg = NULL;
-    vg_run_models *models = NULL;
+    vg_watch_config *cfg;
+    vg_run_models *models;
     if (summary) *summary = NULL;
-    int rc = vg_watch_config_load(config, &cfg, err);
-    if (!rc) rc = vg_run_models_load(cfg, &models, err);
-    if (!rc) rc = vg_run_check_sources(cfg, err);
+    int rc = prepare(config, &cfg, &models, err);
     if (!rc && summary) *summary = summarise(cfg);
     vg_run_models_free(models);
     vg_watch_config_free(cfg);
@@ -77,16 +91,10 @@ int vg_watch_start(const char *config, const vg_watch_params *p, vg_watch **out,
 }
 
 int vg_watch_reload(vg_watch *w, vg_error *err) {
-    vg_watch_config *cfg = NULL;
-    vg_run_models *models = NULL;
-    int rc = vg_watch_config_load(w->path, &cfg, err);
-    if (!rc) rc = vg_run_models_load(cfg, &models, err);
-    if (!rc) rc = vg_run_check_sources(cfg, err);
-    if (rc) {
-        vg_run_models_free(models);
-        vg_watch_config_free(cfg);
-        return rc;
-    }
+    vg_watch_config *cfg;
+    vg_run_models *models;
+    int rc = prepare(w->path, &cfg, &models, err);
+    if (rc) return rc;
     vg_run_stop(w->run, DRAIN_SECONDS);
     w->run = NULL;
     rc = vg_run_start(cfg, models, w->p.log, w->p.user, &w->run, err);
